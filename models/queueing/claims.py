@@ -1,0 +1,45 @@
+"""The quickstart's claims: the reference queue against its closed forms.
+
+Not a paper: this "reproduction" shows the machinery end to end on a model whose right
+answers are known (Erlang-C for M/M/c, Pollaczek-Khinchine for M/G/1). The "published"
+column holds the closed-form value, computed from the experiment's parameters.
+"""
+
+from __future__ import annotations
+
+from models.queueing import theory
+from sim.reproduce import Claim, Outcome, Paper, register_paper
+
+
+def _erlang_c_wait(oc: Outcome) -> float:
+    return oc.metric("wait_s.mean")
+
+
+PAPER = register_paper(
+    Paper(
+        id="quickstart",
+        title="Reference queues against closed forms (engine check)",
+        section="Erlang-C, Pollaczek-Khinchine and M/G/1-PS formulas",
+        experiments=["mmc"],
+        claims=[
+            Claim(
+                id="mmc_wait",
+                description="M/M/3 at utilization 0.8: mean wait (Erlang-C)",
+                experiment="mmc",
+                unit="s",
+                compute=_erlang_c_wait,
+                published=theory.mmc_mean_wait(3, 2.4, 1.0),
+                source="Erlang-C formula",
+            ),
+            Claim(
+                id="mmc_utilization",
+                description="M/M/3 at utilization 0.8: server utilization",
+                experiment="mmc",
+                unit="",
+                compute=lambda oc: oc.metric("utilization.mean"),
+                published=0.8,
+                source="lambda / (c mu)",
+            ),
+        ],
+    )
+)

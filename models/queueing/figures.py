@@ -1,0 +1,42 @@
+"""Figures of the queueing models: mean wait against utilization, simulated vs Erlang-C."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.queueing import theory
+from sim.results import save_figure
+
+
+def wait_vs_utilization(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """One line per server count: Erlang-C (line) and the sweep's mean waits (points with
+    95% intervals when the sweep has replications)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    need = {"params.servers", "params.service_rate", "wait_s.mean", "offered_utilization"}
+    if table.empty or not need <= set(table.columns):
+        return []
+    ok = table[table.get("status", "ok") == "ok"] if "status" in table else table
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (servers, mu), group in ok.groupby(["params.servers", "params.service_rate"]):
+        g = group.groupby("offered_utilization")["wait_s.mean"]
+        mean, sd, n = g.mean(), g.std(ddof=1), g.count()
+        half = (1.96 * sd / np.sqrt(n)).fillna(0.0)
+        ax.errorbar(mean.index, mean.values, yerr=half.values, fmt="o", ms=4, capsize=2,
+                    label=f"simulated, c={servers}")  # fmt: skip
+        rho = np.linspace(0.05, min(0.97, float(mean.index.max()) + 0.02), 200)
+        erl = [theory.mmc_mean_wait(int(servers), r * servers * mu, mu) for r in rho]
+        ax.plot(rho, erl, "-", lw=1, label=f"Erlang-C, c={servers}")
+    ax.set_xlabel("utilization ρ = λ / (c μ)")
+    ax.set_ylabel("mean wait (s)")
+    ax.set_yscale("log")
+    ax.set_title("M/M/c mean wait: simulation vs Erlang-C")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    return [save_figure(fig, Path(out_dir) / "wait_vs_utilization.png")]

@@ -1,0 +1,247 @@
+"""The ``sim`` command.
+
+    sim run FILE [--set K=V ...] [--out DIR] [--seed N] [--quick] [--trace]
+    sim sweep FILE [--set K=V ...] [--workers N] [--dask local|ADDRESS] [--out DIR] [--quick]
+    sim validate FILE [--set K=V ...]
+    sim list
+    sim reproduce PAPER|all [--quick] [--out DIR] [--workers N] | sim reproduce --list
+    sim bench [--quick] [--out DIR]
+
+User errors print one line and exit with code 2; anything else is a bug (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from sim.errors import UserError
+
+
+def _progress_bar(desc: str, total: int | None = None):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, leave=False, disable=None)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="experiment YAML file")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key, e.g. --set params.servers=4 (repeatable)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="override the base seed")
+    p.add_argument("--quick", action="store_true", help="apply the file's quick: overrides")
+
+
+def cmd_run(args) -> int:
+    from sim import experiment
+    from sim.runner import run_experiment
+
+    exp = experiment.load(args.file, args.overrides, seed=args.seed, quick=args.quick)
+    if args.trace:
+        exp.config.outputs.trace = True
+    out = Path(args.out or Path("results") / exp.config.name)
+    bar = None
+    if exp.config.replications > 1:
+        bar = _progress_bar("replications", exp.config.replications)
+
+    def tick(done, total):
+        bar.n = done
+        bar.refresh()
+
+    result = run_experiment(exp, out, quick=args.quick, progress=tick if bar else None)
+    if bar:
+        bar.close()
+    m = result.manifest
+    print(f"{exp.config.name}: {exp.config.model}, seed {exp.config.seed}, "
+          f"{m['event_count']:,} events in {m['wall_time_s']:.2f} s wall, "
+          f"{m['simulated_time_s']:.6g} s simulated")  # fmt: skip
+    _print_summary(result.summary)
+    print(f"results: {out}/ (summary.json, manifest.json, config.yaml)")
+    return 0
+
+
+def _print_summary(summary: dict[str, float], limit: int = 24) -> None:
+    keys = [k for k in summary if not k.endswith(".ci95")]
+    width = max((len(k) for k in keys[:limit]), default=0)
+    for k in keys[:limit]:
+        ci = summary.get(f"{k}.ci95")
+        extra = f"  ± {ci:.4g}" if ci is not None else ""
+        print(f"  {k:<{width}}  {summary[k]:.6g}{extra}")
+    if len(keys) > limit:
+        print(f"  ... {len(keys) - limit} more in summary.json")
+
+
+def cmd_sweep(args) -> int:
+    from sim import experiment
+    from sim.sweep import run_sweep
+
+    exp = experiment.load(args.file, args.overrides, seed=args.seed, quick=args.quick)
+    out = Path(args.out or Path("results") / exp.config.name)
+    bar = _progress_bar("sweep")
+
+    def tick(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        res = run_sweep(
+            args.file,
+            out,
+            args.overrides,
+            workers=args.workers,
+            dask=args.dask,
+            seed=args.seed,
+            quick=args.quick,
+            progress=tick,
+        )
+    finally:
+        bar.close()
+    print(f"{exp.config.name}: {len(res.table)} runs ({res.ran} ran, {res.skipped} already "
+          f"done, {res.failed} failed)")  # fmt: skip
+    print(f"results: {out}/sweep.parquet (one row per run), {out}/runs/")
+    for fig in res.figures:
+        print(f"figure: {fig}")
+    if res.failed:
+        errors = res.table.loc[res.table["status"] != "ok", ["run_id", "error"]]
+        for run_id, err in errors.head(5).itertuples(index=False):
+            print(f"  failed {run_id}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from sim import experiment
+    from sim.sweep import grid
+
+    exp = experiment.load(args.file, args.overrides, seed=args.seed, quick=args.quick)
+    n = len(grid(exp.config.sweep)) * exp.config.replications
+    print(f"{args.file}: valid ({exp.config.model}; {n} run{'s' if n != 1 else ''})")
+    return 0
+
+
+def cmd_list(_args) -> int:
+    from sim import registry
+    from sim.reproduce import papers
+
+    print("models:")
+    for name, cls in registry.models_().items():
+        print(f"  {name:<24} {cls.description}")
+    print("policies:")
+    for (domain, name), cls in registry.policies().items():
+        print(f"  {domain + '/' + name:<24} {cls.description}")
+    wl = registry.workloads()
+    if wl:
+        print("workloads:")
+        for name, cls in wl.items():
+            print(f"  {name:<24} {cls.description}")
+    print("papers (sim reproduce):")
+    for pid, paper in papers().items():
+        print(f"  {pid:<24} {paper.title}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from sim.reproduce import get_paper, papers, reproduce
+
+    if args.list:
+        for pid, paper in papers().items():
+            print(f"{pid}: {paper.title}")
+            for c in paper.claims:
+                pub = "" if c.published is None else f" (published {c.published:g} {c.unit})"
+                print(f"  {c.id}: {c.description}{pub}")
+        return 0
+    if not args.paper:
+        raise UserError("name a paper, or 'all' (sim reproduce --list shows them)")
+    names = ["all"] if args.paper == "all" else [get_paper(args.paper).id]
+    out = Path(args.out or Path("results") / "reproduce")
+
+    def note(msg: str) -> None:
+        print(f"running {msg}", file=sys.stderr)
+
+    table = reproduce(names, out, quick=args.quick, workers=args.workers, progress=note)
+    for row in table.itertuples(index=False):
+        pub = "" if row.published is None or row.published != row.published else f"{row.published:.4g}"
+        print(f"  {row.paper}/{row.claim_id}: simulated {row.simulated:.4g} {row.unit}"
+              f"{' vs published ' + pub if pub else ''}")  # fmt: skip
+    print(f"report: {out / 'REPORT.md'}  claims: {out / 'claims.csv'}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from bench import run_all
+
+    out = Path(args.out or ".")
+    results = run_all(quick=args.quick, out_dir=out, only=args.only)
+    print(json.dumps(results, indent=2))
+    print(f"written: {out / 'bench.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sim", description=__doc__.split("\n")[0])
+    from sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run one experiment file")
+    _add_common(p)
+    p.add_argument("--out", help="results folder (default results/<name>)")
+    p.add_argument("--trace", action="store_true", help="also write trace.json (Perfetto)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="run an experiment's sweep grid x replications")
+    _add_common(p)
+    p.add_argument("--out", help="results folder (default results/<name>)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="local processes")
+    p.add_argument("--dask", metavar="local|ADDRESS", help="run on Dask (tcp://host:8786)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("validate", help="check an experiment file without running it")
+    _add_common(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="list registered models, policies, workloads, papers")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("reproduce", help="reproduce a paper's claims -> REPORT.md, claims.csv")
+    p.add_argument("paper", nargs="?", help="paper id, or 'all'")
+    p.add_argument("--list", action="store_true", help="list papers and their claims")
+    p.add_argument("--quick", action="store_true", help="short runs")
+    p.add_argument("--out", help="output folder (default results/reproduce)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("bench", help="benchmarks, as ratios to baselines run alongside")
+    p.add_argument("--quick", action="store_true", help="small sizes")
+    p.add_argument("--out", help="folder for bench.json (default: current folder)")
+    p.add_argument("--only", action="append", help="run only these benchmark groups")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

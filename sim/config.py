@@ -1,0 +1,103 @@
+"""Pydantic models of the experiment file.
+
+An experiment file is YAML with these top-level keys (unknown keys are errors)::
+
+    name: mmc-quickstart            # required
+    description: "..."              # optional
+    model: queueing.mmc             # required: a registered model name (`sim list`)
+    seed: 1                         # base seed; each run's seed derives from it
+    replications: 1                 # independent runs per configuration
+    stop: {duration_s: 1000, count: 50000}   # optional; whichever comes first
+    params: {...}                   # validated by the model's own Params class
+    policy: {name: fifo, params: {...}}      # or just a name; optional
+    workload: {name: ..., params: {...}}     # or just a name; optional
+    sweep: {params.servers: [1, 2, 4]}       # dotted key -> list; factorial grid
+    quick: {params.customers: 2000}          # overrides applied under --quick
+    outputs: {metrics: [...], figures: true, tables: true, trace: false}
+
+The model's, policy's and workload's params are checked against their own ``Params``
+classes by :mod:`sim.experiment`, after the registered names are resolved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StopConfig(_Strict):
+    """When a run ends: after ``duration_s`` simulated seconds and/or ``count`` completions
+    (whichever comes first). With neither, the run ends when no events are left."""
+
+    duration_s: float | None = Field(default=None, gt=0)
+    count: int | None = Field(default=None, gt=0)
+
+
+class PluginRef(_Strict):
+    """A registered policy or workload by name, with its params."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class OutputsConfig(_Strict):
+    """What a run writes besides config.yaml, manifest.json and summary.json."""
+
+    metrics: list[str] | None = Field(
+        default=None, description="keep only these summary keys (default: all)"
+    )
+    figures: bool = True
+    tables: bool = True
+    trace: bool = Field(default=False, description="write trace.json (Chrome/Perfetto spans)")
+
+
+class ExperimentConfig(_Strict):
+    """One experiment file."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    model: str = Field(min_length=1)
+    seed: int = Field(default=0, ge=0)
+    replications: int = Field(default=1, ge=1)
+    stop: StopConfig = Field(default_factory=StopConfig)
+    params: dict[str, Any] = Field(default_factory=dict)
+    policy: PluginRef | None = None
+    workload: PluginRef | None = None
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    quick: dict[str, Any] = Field(default_factory=dict)
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+
+    @field_validator("policy", "workload", mode="before")
+    @classmethod
+    def _name_only(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweep_lists(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"sweep key {key!r} has an empty list")
+            if key.split(".", 1)[0] not in SWEEPABLE_ROOTS:
+                raise ValueError(
+                    f"sweep key {key!r} must start with one of {', '.join(SWEEPABLE_ROOTS)}"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _no_sweep_of_seed(self) -> ExperimentConfig:
+        if "seed" in self.sweep:
+            raise ValueError("sweep over 'seed' is not allowed; use replications")
+        return self
+
+
+#: Top-level keys a sweep or an override may address with a dotted key.
+SWEEPABLE_ROOTS = ("params", "policy", "workload", "stop", "replications")
+
+#: Keys that do not change what is simulated (left out of a run's content hash).
+NON_SEMANTIC_KEYS = ("name", "description", "sweep", "quick", "outputs", "replications")

@@ -1,0 +1,240 @@
+"""Reproductions: a paper's experiments -> its claims -> REPORT.md and claims.csv.
+
+A paper package declares a :class:`Paper` with its :class:`Claim` objects and registers it
+with :func:`register_paper` (the registry's discovery imports it). Each claim names the
+experiment it is computed from (a file in ``experiments/<paper>/``), the published value
+where known with its source, a unit, and a function from that experiment's results to the
+simulated value. ``sim reproduce PAPER`` runs the paper's experiments (sweeps included) and
+writes::
+
+    OUT/REPORT.md      claims table (published vs simulated, ratio), per-experiment results,
+                       figures; readable on GitHub
+    OUT/claims.csv     paper,claim_id,description,published,simulated,unit,ratio,experiment
+    OUT/<paper>/<experiment>/...   each experiment's results folder
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import experiment as experiment_mod
+from sim.errors import UnknownNameError, UserError, did_you_mean
+from sim.results import atomic_write_text, write_csv
+
+CLAIM_COLUMNS = [
+    "paper",
+    "claim_id",
+    "description",
+    "published",
+    "simulated",
+    "unit",
+    "ratio",
+    "experiment",
+]
+
+
+@dataclass
+class Outcome:
+    """One experiment's results as a claim sees them."""
+
+    name: str
+    summary: dict[str, float]
+    table: pd.DataFrame  # sweep rows, or one row for a plain run
+    out_dir: Path
+    figures: list[Path] = field(default_factory=list)
+
+    def metric(self, key: str) -> float:
+        if key in self.summary:
+            return float(self.summary[key])
+        if key in self.table.columns and len(self.table):
+            return float(self.table[key].mean())
+        raise KeyError(f"experiment {self.name!r} has no metric {key!r}")
+
+
+@dataclass
+class Claim:
+    id: str
+    description: str
+    experiment: str
+    unit: str
+    compute: Callable[[Outcome], float]
+    published: float | None = None
+    source: str = ""
+
+
+@dataclass
+class Paper:
+    id: str
+    title: str
+    claims: list[Claim]
+    section: str = ""
+    experiments: list[str] | None = None  # default: every *.yaml in experiments/<id>/
+
+
+_PAPERS: dict[str, Paper] = {}
+
+
+def register_paper(paper: Paper) -> Paper:
+    ids = [c.id for c in paper.claims]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"paper {paper.id!r} has duplicate claim ids")
+    _PAPERS[paper.id] = paper
+    return paper
+
+
+def papers() -> dict[str, Paper]:
+    from sim.registry import discover
+
+    discover()
+    return dict(sorted(_PAPERS.items()))
+
+
+def get_paper(name: str) -> Paper:
+    known = papers()
+    if name not in known:
+        raise UnknownNameError(f"unknown paper {name!r}{did_you_mean(name, known)}; "
+                               f"known: {', '.join(known) or 'none'}")  # fmt: skip
+    return known[name]
+
+
+def default_experiments_root() -> Path:
+    cwd = Path.cwd() / "experiments"
+    if cwd.is_dir():
+        return cwd
+    return Path(__file__).resolve().parent.parent / "experiments"
+
+
+def experiment_files(paper: Paper, root: Path) -> list[Path]:
+    folder = root / paper.id
+    if paper.experiments is not None:
+        files = [folder / f"{name}.yaml" for name in paper.experiments]
+    else:
+        files = sorted(folder.glob("*.yaml"))
+    missing = [str(f) for f in files if not f.exists()]
+    if missing or not files:
+        raise UserError(f"no experiment files for paper {paper.id!r}: {missing or folder}")
+    return files
+
+
+def run_outcome(path: Path, out_dir: Path, quick: bool, workers: int, progress=None) -> Outcome:
+    from sim.runner import run_experiment
+    from sim.sweep import run_sweep
+
+    exp = experiment_mod.load(path, quick=quick)
+    if exp.config.sweep:
+        res = run_sweep(path, out_dir, quick=quick, workers=workers, progress=progress)
+        ok = res.table[res.table["status"] == "ok"] if "status" in res.table else res.table
+        numeric = ok.select_dtypes("number").mean(numeric_only=True).to_dict()
+        return Outcome(path.stem, numeric, res.table, out_dir, res.figures)
+    result = run_experiment(exp, out_dir, quick=quick)
+    figs = sorted(out_dir.glob("*.png"))
+    return Outcome(path.stem, result.summary, pd.DataFrame([result.summary]), out_dir, figs)
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def reproduce(
+    names: list[str],
+    out_dir: str | Path,
+    quick: bool = False,
+    workers: int = 1,
+    experiments_root: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Run the papers' experiments and write REPORT.md and claims.csv; return the claims."""
+    out = Path(out_dir)
+    root = experiments_root or default_experiments_root()
+    selected = list(papers().values()) if names == ["all"] else [get_paper(n) for n in names]
+    rows: list[dict[str, Any]] = []
+    sections: list[str] = []
+    for paper in selected:
+        outcomes: dict[str, Outcome] = {}
+        for path in experiment_files(paper, root):
+            if progress:
+                progress(f"{paper.id}: {path.name}")
+            outcomes[path.stem] = run_outcome(path, out / paper.id / path.stem, quick, workers)
+        paper_rows = []
+        for claim in paper.claims:
+            try:
+                simulated = float(claim.compute(outcomes[claim.experiment]))
+                note = ""
+            except Exception as exc:  # report, do not hide, a claim that cannot be computed
+                simulated, note = math.nan, f"{type(exc).__name__}: {exc}"
+            ratio = (
+                simulated / claim.published
+                if claim.published not in (None, 0) and math.isfinite(simulated)
+                else math.nan
+            )
+            row = {
+                "paper": paper.id,
+                "claim_id": claim.id,
+                "description": claim.description,
+                "published": claim.published,
+                "simulated": simulated,
+                "unit": claim.unit,
+                "ratio": ratio,
+                "experiment": claim.experiment,
+            }
+            rows.append(row)
+            paper_rows.append((row, claim, note))
+        sections.append(_paper_section(paper, paper_rows, outcomes, out))
+    table = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+    write_csv(out / "claims.csv", table)
+    report = "# Reproduction report\n\n" + (
+        "Quick mode: shortened runs; numbers are indicative only.\n\n" if quick else ""
+    )
+    atomic_write_text(out / "REPORT.md", report + "\n".join(sections))
+    return table
+
+
+def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) -> str:
+    lines = [f"## {paper.id}: {paper.title}", ""]
+    if paper.section:
+        lines += [f"Claims and sources: {paper.section}.", ""]
+    lines += [
+        "| claim | description | published | simulated | unit | ratio | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row, claim, note in rows:
+        sim_txt = _fmt(row["simulated"]) or f"not computed ({note})"
+        lines.append(
+            f"| {claim.id} | {claim.description} | {_fmt(row['published'])} | {sim_txt} | "
+            f"{claim.unit} | {_fmt(row['ratio'])} | {claim.source} |"
+        )
+    lines.append("")
+    for name, oc in outcomes.items():
+        lines += [f"### Experiment `{name}`", ""]
+        if len(oc.table) > 1:
+            cols = [c for c in oc.table.columns if not c.endswith(".ci95")][:12]
+            lines.append(_markdown_table(oc.table[cols].head(40)))
+        else:
+            keys = [k for k in oc.summary if not k.endswith(".ci95")][:20]
+            lines.append(_markdown_table(pd.DataFrame({"metric": keys,
+                                                       "value": [oc.summary[k] for k in keys]})))  # fmt: skip
+        lines.append("")
+        for fig in oc.figures:
+            target = out / "figures" / f"{paper.id}-{name}-{fig.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(fig, target)
+            lines += [f"![{fig.stem}](figures/{target.name})", ""]
+    return "\n".join(lines)
+
+
+def _markdown_table(df: pd.DataFrame) -> str:
+    header = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    sep = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([header, sep, *body])

@@ -1,0 +1,296 @@
+"""Sweeps: a factorial grid of overrides times replications, run on a local process pool or
+on Dask, resumable.
+
+Each run is one (grid point, replication). Its id is the content hash of what it simulates
+(model, params, policy, workload, stop, base seed) plus the replication index, and its seed
+derives from the base seed and that hash, so results do not depend on worker count, backend
+or the order of execution. Layout::
+
+    OUT/config.yaml              the experiment as read (with overrides)
+    OUT/runs/<run_id>/...        one results folder per run (see sim.runner)
+    OUT/runs/<run_id>/error.txt  instead of summary.json when the run failed
+    OUT/sweep.parquet, .csv      one row per run: swept values, status, summary metrics
+    OUT/*.png                    the model's sweep figures, if it defines ``sweep_figures``
+
+A rerun skips every run whose ``summary.json`` exists and retries failed ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import experiment as experiment_mod
+from sim.errors import ConfigError, UserError
+from sim.results import read_json, write_csv, write_json, write_parquet, write_yaml
+
+
+@dataclass
+class RunSpec:
+    """Everything a worker needs to run one run (plain data, picklable)."""
+
+    index: int
+    data: dict[str, Any]
+    source: str
+    experiment_dir: str
+    replication: int
+    point: dict[str, Any]
+    quick: bool
+    out_root: str
+    run_id: str = ""
+    error: str | None = None  # set when the grid point does not validate
+    columns: dict[str, Any] = field(default_factory=dict)  # scalar params, for the table
+
+
+@dataclass
+class SweepResult:
+    table: pd.DataFrame
+    out_dir: Path
+    ran: int = 0
+    skipped: int = 0
+    failed: int = 0
+    figures: list[Path] = field(default_factory=list)
+
+
+def grid(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The factorial grid of a sweep mapping, in file order (last key varies fastest)."""
+    if not sweep:
+        return [{}]
+    keys = list(sweep)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*sweep.values())]
+
+
+def expand(
+    path: str | Path,
+    overrides: tuple[str, ...] | list[str] = (),
+    seed: int | None = None,
+    quick: bool = False,
+    out_dir: str | Path = "results/sweep",
+) -> tuple[experiment_mod.Experiment, list[RunSpec]]:
+    """Read an experiment file and list its runs (grid x replications)."""
+    base = experiment_mod.load(path, overrides, seed=seed, quick=quick)
+    data, _text = experiment_mod.read_yaml(path)
+    # Apply quick and overrides to the raw data once; each point then adds its own keys.
+    raw = dict(data)
+    if quick:
+        for key, value in (raw.get("quick") or {}).items():
+            experiment_mod.set_dotted(raw, key, value, source=f"{path}: quick")
+    for text in overrides:
+        key, value = experiment_mod.parse_override(text)
+        experiment_mod.set_dotted(raw, key, value)
+    if seed is not None:
+        raw["seed"] = seed
+    raw.pop("quick", None)
+    sweep = base.config.sweep
+    raw.pop("sweep", None)
+    reps = base.config.replications
+    specs: list[RunSpec] = []
+    for point in grid(sweep):
+        point_data = _with_point(raw, point)
+        point_data["replications"] = 1
+        try:
+            exp = experiment_mod.from_dict(
+                point_data, source=str(path), experiment_dir=base.experiment_dir
+            )
+            error = None
+        except UserError as exc:
+            exp, error = None, str(exc)
+        columns = _param_columns(exp) if exp is not None else {}
+        columns.update(point)
+        for rep in range(reps):
+            run_id = exp.content_hash(rep) if exp is not None else _bad_id(point, rep)
+            specs.append(
+                RunSpec(
+                    index=len(specs),
+                    data=point_data,
+                    source=str(path),
+                    experiment_dir=str(base.experiment_dir),
+                    replication=rep,
+                    point=point,
+                    quick=quick,
+                    out_root=str(out_dir),
+                    run_id=run_id,
+                    error=error,
+                    columns=columns,
+                )
+            )
+    return base, specs
+
+
+def _param_columns(exp: experiment_mod.Experiment) -> dict[str, Any]:
+    """The model's scalar params as ``params.<name>`` columns of the sweep table."""
+    cols = {}
+    for key, value in exp.params.model_dump(mode="json").items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            cols[f"params.{key}"] = value
+    return cols
+
+
+def _with_point(raw: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    d = copy.deepcopy(raw)
+    for key, value in point.items():
+        experiment_mod.set_dotted(d, key, value, source="sweep")
+    return d
+
+
+def _bad_id(point: dict[str, Any], rep: int) -> str:
+    import hashlib
+    import json
+
+    blob = json.dumps({"point": point, "rep": rep}, sort_keys=True, default=str)
+    return "invalid-" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def execute(spec: RunSpec) -> dict[str, Any]:
+    """Run one spec (in a worker); return its row. Never raises for a failing run."""
+    run_dir = Path(spec.out_root) / "runs" / spec.run_id
+    row: dict[str, Any] = {"run_id": spec.run_id, "replication": spec.replication, **spec.columns}
+    t0 = time.perf_counter()
+    try:
+        if spec.error:
+            raise ConfigError(spec.error)
+        exp = experiment_mod.from_dict(
+            spec.data, source=spec.source, experiment_dir=Path(spec.experiment_dir)
+        )
+        from sim.runner import run_replication
+
+        result = run_replication(exp, run_dir, spec.replication, spec.quick)
+        (run_dir / "error.txt").unlink(missing_ok=True)
+        row.update(status="ok", error="", seed=result.manifest["seed"])
+        row.update(result.summary)
+    except Exception as exc:  # a failing run is recorded; the sweep goes on
+        run_dir.mkdir(parents=True, exist_ok=True)
+        detail = str(exc) if isinstance(exc, UserError) else traceback.format_exc()
+        (run_dir / "error.txt").write_text(detail, encoding="utf-8")
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    row["wall_time_s"] = time.perf_counter() - t0
+    return row
+
+
+def _finished_row(spec: RunSpec) -> dict[str, Any] | None:
+    run_dir = Path(spec.out_root) / "runs" / spec.run_id
+    summary_path = run_dir / "summary.json"
+    if not summary_path.exists():
+        return None
+    try:
+        summary = read_json(summary_path)
+        manifest = read_json(run_dir / "manifest.json")
+    except (OSError, ValueError):
+        return None
+    row = {"run_id": spec.run_id, "replication": spec.replication, **spec.columns}
+    row.update(status="ok", error="", seed=manifest.get("seed"))
+    row.update({k: (float("nan") if v is None else v) for k, v in summary.items()})
+    row["wall_time_s"] = manifest.get("wall_time_s")
+    return row
+
+
+def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(specs) <= 1:
+        for spec in specs:
+            yield execute(spec)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(execute, s) for s in specs]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+
+def _dask_map(specs: list[RunSpec], workers: int, address: str) -> Iterator[dict[str, Any]]:
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_as_completed
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise UserError("the Dask backend needs dask[distributed] installed") from exc
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(
+            n_workers=max(1, workers),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as exc:
+            raise UserError(f"cannot reach the Dask scheduler: {exc}", where="--dask") from None
+    try:
+        futures = client.map(execute, specs, pure=False)
+        for fut in dask_as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_sweep(
+    path: str | Path,
+    out_dir: str | Path,
+    overrides: tuple[str, ...] | list[str] = (),
+    workers: int = 1,
+    dask: str | None = None,
+    seed: int | None = None,
+    quick: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) the sweep of an experiment file; see the module docstring."""
+    out = Path(out_dir)
+    base, specs = expand(path, overrides, seed=seed, quick=quick, out_dir=out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_yaml(out / "config.yaml", {**base.resolved(), "sweep": base.config.sweep})
+    rows: dict[int, dict[str, Any]] = {}
+    todo: list[RunSpec] = []
+    for spec in specs:
+        done = _finished_row(spec)
+        if done is not None:
+            rows[spec.index] = done
+        else:
+            todo.append(spec)
+    skipped = len(rows)
+    total = len(specs)
+    if progress:
+        progress(len(rows), total)
+    by_id = {(s.run_id, s.replication): s.index for s in todo}
+    mapper = _dask_map(todo, workers, dask) if dask else _local_map(todo, workers)
+    t0 = time.perf_counter()
+    for row in mapper:
+        rows[by_id[(row["run_id"], row["replication"])]] = row
+        if progress:
+            progress(len(rows), total)
+    table = pd.DataFrame([rows[i] for i in sorted(rows)])
+    failed = int((table["status"] != "ok").sum()) if "status" in table else 0
+    write_parquet(out / "sweep.parquet", table)
+    write_csv(out / "sweep.csv", table)
+    figures: list[Path] = []
+    hook = getattr(base.model_cls, "sweep_figures", None)
+    if hook is not None and not table.empty:
+        figures = list(hook(table, out))
+    write_json(
+        out / "manifest.json",
+        {
+            "experiment": base.config.name,
+            "source": str(path),
+            "runs": total,
+            "ran": len(todo),
+            "skipped": skipped,
+            "failed": failed,
+            "backend": f"dask:{dask}" if dask else f"local:{workers}",
+            "wall_time_s": time.perf_counter() - t0,
+            "figures": [p.name for p in figures],
+        },
+    )
+    return SweepResult(table, out, ran=len(todo), skipped=skipped, failed=failed, figures=figures)
