@@ -1,13 +1,13 @@
 # The README's two commands: `make demo` and `make test`.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-all bench lint clean
+.PHONY: venv demo test test-all bench lint docs clean
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "python3.11 not found; run: make PY=python3 ..."; exit 2; }
+	@test -n "$(PY)" || { echo "Python 3.11+ not found (set PY=/path/to/python3.11)"; exit 2; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -16,9 +16,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sim run experiments/quickstart/mmc.yaml --out results/quickstart
-	$(BIN)/sim sweep experiments/quickstart/mmc_sweep.yaml --out results/quickstart_sweep
-	@echo "Report: results/quickstart/summary.json and results/quickstart_sweep/ (wait_vs_utilization.png)"
+	$(BIN)/sim reproduce all --out results/reproduce
+	@echo "Report: results/reproduce/REPORT.md (claims: results/reproduce/claims.csv)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
@@ -31,6 +30,9 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+docs: $(STAMP)
+	$(BIN)/python -m sim.schema > docs/experiment-schema.md
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -34,15 +34,15 @@ class StopConfig(_Strict):
     """When a run ends: after ``duration_s`` simulated seconds and/or ``count`` completions
     (whichever comes first). With neither, the run ends when no events are left."""
 
-    duration_s: float | None = Field(default=None, gt=0)
-    count: int | None = Field(default=None, gt=0)
+    duration_s: float | None = Field(default=None, gt=0, description="simulated seconds")
+    count: int | None = Field(default=None, gt=0, description="completed units of work")
 
 
 class PluginRef(_Strict):
     """A registered policy or workload by name, with its params."""
 
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="registered name (`sim list`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="its params")
 
 
 class OutputsConfig(_Strict):
@@ -51,26 +51,32 @@ class OutputsConfig(_Strict):
     metrics: list[str] | None = Field(
         default=None, description="keep only these summary keys (default: all)"
     )
-    figures: bool = True
-    tables: bool = True
+    figures: bool = Field(True, description="write the model's PNG figures")
+    tables: bool = Field(True, description="write the model's tables as Parquet")
     trace: bool = Field(default=False, description="write trace.json (Chrome/Perfetto spans)")
 
 
 class ExperimentConfig(_Strict):
     """One experiment file."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    model: str = Field(min_length=1)
-    seed: int = Field(default=0, ge=0)
-    replications: int = Field(default=1, ge=1)
-    stop: StopConfig = Field(default_factory=StopConfig)
-    params: dict[str, Any] = Field(default_factory=dict)
-    policy: PluginRef | None = None
-    workload: PluginRef | None = None
-    sweep: dict[str, list[Any]] = Field(default_factory=dict)
-    quick: dict[str, Any] = Field(default_factory=dict)
-    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+    name: str = Field(min_length=1, description="experiment name; default results folder")
+    description: str = Field("", description="one line saying what the experiment shows")
+    model: str = Field(min_length=1, description="registered model name (`sim list`)")
+    seed: int = Field(default=0, ge=0, description="base seed; run seeds derive from it")
+    replications: int = Field(default=1, ge=1, description="independent runs per configuration")
+    stop: StopConfig = Field(default_factory=StopConfig, description="stop condition")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="the model's params (see the model's table below)"
+    )
+    policy: PluginRef | None = Field(None, description="policy name and params, or a name")
+    workload: PluginRef | None = Field(None, description="workload name and params, or a name")
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict, description="dotted key -> list of values; factorial grid"
+    )
+    quick: dict[str, Any] = Field(
+        default_factory=dict, description="dotted key -> value, applied under --quick"
+    )
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig, description="what to write")
 
     @field_validator("policy", "workload", mode="before")
     @classmethod

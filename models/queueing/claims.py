@@ -15,12 +15,20 @@ def _erlang_c_wait(oc: Outcome) -> float:
     return oc.metric("wait_s.mean")
 
 
+def _sweep_mean(oc: Outcome, metric: str, arrival_rate: float) -> float:
+    t = oc.table
+    rows = t[(t["status"] == "ok") & (t["params.arrival_rate"] == arrival_rate)]
+    if rows.empty:
+        raise ValueError(f"no finished run at arrival_rate={arrival_rate}")
+    return float(rows[metric].mean())
+
+
 PAPER = register_paper(
     Paper(
         id="quickstart",
         title="Reference queues against closed forms (engine check)",
         section="Erlang-C, Pollaczek-Khinchine and M/G/1-PS formulas",
-        experiments=["mmc"],
+        experiments=["mmc", "mmc_sweep"],
         claims=[
             Claim(
                 id="mmc_wait",
@@ -39,6 +47,15 @@ PAPER = register_paper(
                 compute=lambda oc: oc.metric("utilization.mean"),
                 published=0.8,
                 source="lambda / (c mu)",
+            ),
+            Claim(
+                id="mm2_wait_rho_0.9",
+                description="M/M/2 at utilization 0.9: mean wait over replications (sweep)",
+                experiment="mmc_sweep",
+                unit="s",
+                compute=lambda oc: _sweep_mean(oc, "wait_s.mean", arrival_rate=1.8),
+                published=theory.mmc_mean_wait(2, 1.8, 1.0),
+                source="Erlang-C formula",
             ),
         ],
     )
