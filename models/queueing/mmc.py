@@ -33,6 +33,7 @@ from pydantic import Field, model_validator
 
 from models.queueing import distributions, theory
 from sim.model import Model, Params
+from sim.recorder import cdf
 from sim.registry import model
 
 BLOCK = 65_536
@@ -83,7 +84,7 @@ class MMc(Model):
     def build(self, sim) -> None:
         p = self.params
         self.sim = sim
-        env = self.env = sim.env
+        self.env = sim.env
         rng_a, rng_s = sim.rng("arrivals"), sim.rng("service")
         mean_s = 1.0 / p.service_rate
         self._gaps = _Draws(lambda n: rng_a.exponential(1.0 / p.arrival_rate, n))
@@ -229,8 +230,19 @@ class MMc(Model):
         return {
             "customers": pd.DataFrame(
                 {"wait_s": rec.values("wait_s"), "response_s": rec.values("response_s")}
-            )
+            ),
+            "wait_cdf": cdf(rec.values("wait_s")),
+            "response_cdf": cdf(rec.values("response_s")),
         }
+
+    def figures(self, out_dir: Path) -> list[Path]:
+        """The waiting-time CDF, with Erlang-C's where the queue is M/M/c FIFO."""
+        from models.queueing.figures import wait_cdf
+
+        p = self.params
+        exact = p.discipline == "fifo" and p.service_distribution == "exponential"
+        ref = (p.servers, p.arrival_rate, p.service_rate) if exact else None
+        return wait_cdf(self.sim.recorder.values("wait_s"), ref, out_dir)
 
     @classmethod
     def sweep_figures(cls, table: pd.DataFrame, out_dir: Path) -> list[Path]:
