@@ -5,13 +5,18 @@ import re
 from sim.core import Simulation
 
 
-def test_readme_model_and_policy_example(root):
+def test_readme_model_and_policy_example(root, monkeypatch):
+    from sim import registry
+
+    registry.discover()
+    # register the example into throw-away copies of the registry
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    monkeypatch.setattr(registry, "_POLICIES", dict(registry._POLICIES))
     text = (root / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     example = next(b for b in blocks if '@model("toy.servers"' in b)
     namespace: dict = {}
     exec(compile(example, "README.md", "exec"), namespace)
-    from sim import registry
 
     cls = registry.get_model("toy.servers")
     policy = registry.get_policy("toy", "always_one")()
