@@ -98,6 +98,9 @@ class MMc(Model):
         self._busy = 0
         self._busy_area = 0.0
         self._last_change = 0.0
+        self._trace = sim.timeline.enabled
+        self._idle_servers = list(range(p.servers - 1, -1, -1))  # used only when tracing
+        self._server_of: dict[int, int] = {}
         if p.discipline == "fifo":
             self._queue: deque = deque()
             self._on_arrival = self._fifo_arrival
@@ -144,12 +147,18 @@ class MMc(Model):
             self._queue.append((index, now))
 
     def _fifo_start(self, index: int, arrival_t: float, now: float) -> None:
-        ev = self.env.timeout(self._work.next(), (index, arrival_t, now - arrival_t))
+        work = self._work.next()
+        ev = self.env.timeout(work, (index, arrival_t, now - arrival_t))
         ev.callbacks.append(self._fifo_departure)
+        if self._trace:
+            server = self._server_of[index] = self._idle_servers.pop()
+            self.sim.timeline.span(f"customer {index}", now, now + work, track=f"server {server}")
 
     def _fifo_departure(self, ev) -> None:
         index, arrival_t, wait = ev._value
         self._done(index, arrival_t, wait)
+        if self._trace:
+            self._idle_servers.append(self._server_of.pop(index))
         if self._queue:
             nxt, nxt_arrival = self._queue.popleft()
             self._fifo_start(nxt, nxt_arrival, self.env._now)

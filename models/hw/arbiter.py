@@ -1,0 +1,246 @@
+"""An HBM memory controller shared by compute and communication traffic, with pluggable
+arbitration (FCFS, strict compute priority, T3's communication-aware MCA).
+
+What it models
+    One SimPy server process that serves bursts of ``burst_bytes`` at the memory bandwidth,
+    one burst at a time (service time = bytes x cost / bandwidth). A transfer (``read``,
+    ``write`` or ``transfer``) is split into bursts; it keeps at most ``window_bursts`` of
+    them in the controller queue at once (the requester's memory-level parallelism), adding
+    the next one when one is served. Each burst belongs to the compute class (origins in
+    ``compute_origins``, default ``{"gemm"}``) or the communication class (every other
+    origin). Before each burst the policy picks the class to serve:
+
+    * ``fcfs``: the burst that entered the queue first;
+    * ``priority``: compute whenever a compute burst waits;
+    * ``threshold`` (T3's MCA, PAPERS.md section 1, 3.5): a communication burst may issue
+      only while the compute queue holds fewer than ``threshold_bursts`` bursts (then FCFS
+      among the two heads); once communication has waited ``starvation_limit_s`` (since it
+      last got service or since it started waiting) one communication burst is forced.
+      So communication gets at least ``burst_bytes`` per ``starvation_limit_s + one burst
+      time``. ``threshold_bursts`` is a mutable attribute so a model can set it from the
+      memory intensity of the first GEMM stage (the paper's dynamic threshold).
+
+    Counters per origin: bytes read and written, bursts, queueing delay of bursts (enqueue to
+    start of service), and server busy time.
+
+Granularity
+    ``burst_bytes`` (default 64 KiB) trades fidelity for events: one SimPy timeout per burst.
+    At 1 TB/s a 64 KiB burst lasts 65.5 ns, far below the 1-4 us starvation limits and the
+    microsecond GEMM waves of interest, and a 100 MB GEMM costs ~1,500 events instead of the
+    ~1.6 million of 64 B requests. Real controllers arbitrate 32-64 B requests per channel
+    over many channels; here all channels are lumped into one server.
+
+What it leaves out
+    Channels, banks, row-buffer hits and misses, read/write turnaround, refresh, and address
+    mapping. Reads and writes cost the same per byte unless ``cost`` says otherwise.
+
+Assumptions (PAPERS.md section 1, 3.5 gives no MCA values; all [A])
+    Defaults: ``window_bursts = 16``; threshold policy ``threshold_bursts = 8``,
+    ``starvation_limit_s = 2 us`` (within the 1-4 us range suggested there).
+
+Units: bytes, seconds, bytes/s.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from itertools import count
+
+import simpy
+from pydantic import Field
+
+from sim.model import Params, Policy
+from sim.registry import policy
+
+COMPUTE, COMM = False, True  # queue keys: is the burst communication?
+
+
+class ArbiterPolicy(Policy):
+    """Chooses the class of the next burst; ``select`` returns True for communication.
+    Only called when both classes have a burst waiting."""
+
+    def select(self, arb: HBMArbiter) -> bool:
+        raise NotImplementedError
+
+
+@policy("hw.arbiter", "fcfs", "first come, first served over bursts of both classes")
+class FCFS(ArbiterPolicy):
+    def select(self, arb: HBMArbiter) -> bool:
+        return arb.head_key(COMM) < arb.head_key(COMPUTE)
+
+
+@policy("hw.arbiter", "priority", "strict priority: compute bursts first")
+class ComputeFirst(ArbiterPolicy):
+    def select(self, arb: HBMArbiter) -> bool:
+        return False
+
+
+@policy("hw.arbiter", "threshold", "T3 MCA: comm only below a compute-queue threshold")
+class OccupancyThreshold(ArbiterPolicy):
+    class Params(Params):
+        threshold_bursts: int = Field(8, ge=0, description="comm issues while compute queue < this")
+        starvation_limit_s: float = Field(2e-6, gt=0, description="force one comm burst after")
+
+    def __init__(self, params: Params | None = None):
+        super().__init__(params)
+        self.threshold_bursts = self.params.threshold_bursts
+        self.starvation_limit_s = self.params.starvation_limit_s
+        self.forced = 0
+
+    def select(self, arb: HBMArbiter) -> bool:
+        if arb.comm_wait_s() >= self.starvation_limit_s:
+            self.forced += 1
+            return True
+        if arb.occupancy(COMPUTE) < self.threshold_bursts:
+            return arb.head_key(COMM) < arb.head_key(COMPUTE)
+        return False
+
+
+@dataclass
+class OriginStats:
+    read_bytes: float = 0.0
+    write_bytes: float = 0.0
+    bursts: int = 0
+    queue_delay_s: float = 0.0  # sum over bursts
+    max_queue_delay_s: float = 0.0
+
+    @property
+    def bytes(self) -> float:
+        return self.read_bytes + self.write_bytes
+
+    @property
+    def mean_queue_delay_s(self) -> float:
+        return self.queue_delay_s / self.bursts if self.bursts else 0.0
+
+
+class _Transfer:
+    __slots__ = ("origin", "comm", "write", "cost", "unqueued", "left", "event")
+
+    def __init__(self, origin, comm, write, cost, nbytes, event):
+        self.origin, self.comm, self.write, self.cost = origin, comm, write, cost
+        self.unqueued = self.left = nbytes
+        self.event = event
+
+
+class HBMArbiter:
+    """Memory controller: a bandwidth server with a pluggable arbitration policy."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        bandwidth_Bps: float,
+        *,
+        policy: ArbiterPolicy | None = None,
+        burst_bytes: float = 64 * 1024,
+        window_bursts: int = 16,
+        latency_s: float = 0.0,
+        compute_origins: tuple[str, ...] = ("gemm",),
+    ):
+        if bandwidth_Bps <= 0 or burst_bytes <= 0 or window_bursts < 1:
+            raise ValueError("bandwidth_Bps, burst_bytes and window_bursts must be positive")
+        self.env, self.bandwidth_Bps = env, bandwidth_Bps
+        self.policy = policy if policy is not None else FCFS()
+        self.burst_bytes, self.window_bursts, self.latency_s = burst_bytes, window_bursts, latency_s
+        self.compute_origins = frozenset(compute_origins)
+        self.stats: dict[str, OriginStats] = {}
+        self.busy_s = 0.0
+        self._q: dict[bool, deque] = {COMPUTE: deque(), COMM: deque()}
+        self._seq = count()
+        self._comm_since = 0.0
+        self._wake: simpy.Event | None = None
+        env.process(self._serve())
+
+    # -- requests ---------------------------------------------------------------------------
+    def read(self, nbytes: float, origin: str) -> simpy.Event:
+        return self.transfer(nbytes, origin)
+
+    def write(self, nbytes: float, origin: str) -> simpy.Event:
+        return self.transfer(nbytes, origin, write=True)
+
+    def transfer(
+        self, nbytes: float, origin: str, *, write: bool = False, cost: float = 1.0
+    ) -> simpy.Event:
+        """Move ``nbytes`` for ``origin``; each burst occupies the server ``cost`` times its
+        plain transfer time (NMC updates use ``cost > 1``). Fires when all bytes are served
+        plus ``latency_s``."""
+        event = self.env.event()
+        if nbytes <= 0:
+            return event.succeed(self.env.now)
+        tr = _Transfer(origin, origin not in self.compute_origins, write, cost, nbytes, event)
+        for _ in range(self.window_bursts):
+            if tr.unqueued <= 0:
+                break
+            self._enqueue(tr)
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+        return event
+
+    # -- state the policies read ------------------------------------------------------------
+    def occupancy(self, comm: bool) -> int:
+        """Bursts of a class waiting in the controller queue."""
+        return len(self._q[comm])
+
+    def head_key(self, comm: bool) -> tuple[float, int]:
+        """(enqueue time, sequence number) of the oldest waiting burst of a class."""
+        t, seq, _tr, _b = self._q[comm][0]
+        return (t, seq)
+
+    def comm_wait_s(self) -> float:
+        """How long communication has waited since it last got service or began waiting."""
+        return self.env.now - self._comm_since if self._q[COMM] else 0.0
+
+    def served_bytes(self) -> float:
+        return sum(s.bytes for s in self.stats.values())
+
+    def origin(self, name: str) -> OriginStats:
+        return self.stats.setdefault(name, OriginStats())
+
+    # -- internals --------------------------------------------------------------------------
+    def _enqueue(self, tr: _Transfer) -> None:
+        b = min(self.burst_bytes, tr.unqueued)
+        tr.unqueued -= b
+        q = self._q[tr.comm]
+        if tr.comm and not q:
+            self._comm_since = self.env.now
+        q.append((self.env.now, next(self._seq), tr, b))
+
+    def _serve(self):
+        env, qs = self.env, self._q
+        while True:
+            if not qs[COMPUTE] and not qs[COMM]:
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+                continue
+            if not qs[COMM]:
+                comm = COMPUTE
+            elif not qs[COMPUTE]:
+                comm = COMM
+            else:
+                comm = self.policy.select(self)
+            t_enq, _seq, tr, b = qs[comm].popleft()
+            if comm:
+                self._comm_since = env.now
+            st = self.origin(tr.origin)
+            delay = env.now - t_enq
+            st.queue_delay_s += delay
+            st.max_queue_delay_s = max(st.max_queue_delay_s, delay)
+            service = b * tr.cost / self.bandwidth_Bps
+            yield env.timeout(service)
+            self.busy_s += service
+            st.bursts += 1
+            if tr.write:
+                st.write_bytes += b
+            else:
+                st.read_bytes += b
+            tr.left -= b
+            if tr.unqueued > 0:
+                self._enqueue(tr)
+            elif tr.left <= 0:
+                if self.latency_s > 0:
+                    env.timeout(self.latency_s).callbacks.append(
+                        lambda _e, ev=tr.event: ev.succeed(env.now)
+                    )
+                else:
+                    tr.event.succeed(env.now)

@@ -1,0 +1,218 @@
+"""A GPU: its spec sheet and a SimPy component that runs kernels on a pool of CUs.
+
+What it models
+    * :class:`GPUSpec`: compute units (CUs on AMD, SMs on NVIDIA), clock, dense peak FLOP/s
+      per dtype, device-memory capacity and bandwidth, L2 size. Catalog entries with sources
+      live in :mod:`models.hw.catalog.gpus`.
+    * :class:`GPU`: the CUs form a ``simpy.Container``. A kernel takes some CUs for its
+      duration. CU partitioning (T3, PAPERS.md section 1, 2: a share of CUs reserved for a
+      communication kernel) is :meth:`GPU.reserve_cus` before the GEMM starts; the GEMM then
+      runs on the CUs left. :meth:`GPU.gemm` runs a GEMM wave by wave (:mod:`models.hw.gemm`)
+      and calls ``on_wave`` / ``on_tile`` when a wave's output tiles are written, which is
+      what T3's tracker needs.
+    * DRAM traffic: without an ``hbm`` server, a wave takes ``max(compute, bytes / bw)``
+      (the roofline). With one (:class:`models.hw.arbiter.HBMArbiter` or a
+      :class:`models.hw.memory.MemoryDevice`), a wave issues its reads and writes to it as
+      origin ``"gemm"`` when it starts and ends when both the compute and the traffic are
+      done, so other traffic (communication, NMC updates) slows memory-bound waves.
+
+What it leaves out
+    Warp scheduling, occupancy beyond one workgroup per CU, kernel launch latency, power
+    and clock throttling, and the timing of writes inside a wave (a wave's writes are issued
+    with its reads; in a pipelined kernel they stand for the previous wave's stores).
+
+Units: Hz, FLOP/s, bytes, bytes/s, seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import simpy
+
+from models.hw.gemm import GemmPlan, GemmShape, Tile, Wave, plan_gemm
+
+
+@dataclass(frozen=True)
+class GPUSpec:
+    name: str
+    compute_units: int
+    clock_Hz: float
+    peak_flops: Mapping[str, float]  # dense (no sparsity), whole GPU, per dtype
+    hbm_capacity_bytes: float  # device memory (HBM; GDDR6 on the A10)
+    hbm_bandwidth_Bps: float
+    l2_bytes: float
+    source: str = ""
+    notes: str = ""
+
+    def peak(self, dtype: str) -> float:
+        try:
+            return self.peak_flops[dtype]
+        except KeyError:
+            raise ValueError(
+                f"{self.name} has no {dtype!r} peak; it has {sorted(self.peak_flops)}"
+            ) from None
+
+    def flops_per_cycle_per_cu(self, dtype: str) -> float:
+        return self.peak(dtype) / (self.compute_units * self.clock_Hz)
+
+    def with_compute_units(self, compute_units: int) -> GPUSpec:
+        """Same CU design and memory with a different CU count (T3 Sec 7.5: 2x CUs)."""
+        f = compute_units / self.compute_units
+        return replace(
+            self,
+            name=f"{self.name}_{compute_units}cu",
+            compute_units=compute_units,
+            peak_flops={k: v * f for k, v in self.peak_flops.items()},
+        )
+
+
+def spec_from_cus(
+    name: str,
+    *,
+    compute_units: int,
+    clock_Hz: float,
+    flops_per_cycle_per_cu: Mapping[str, float],
+    hbm_capacity_bytes: float,
+    hbm_bandwidth_Bps: float,
+    l2_bytes: float,
+    source: str = "",
+    notes: str = "",
+) -> GPUSpec:
+    """A spec whose peaks are ``CUs x clock x FLOPs/cycle/CU``."""
+    peaks = {k: compute_units * clock_Hz * v for k, v in flops_per_cycle_per_cu.items()}
+    return GPUSpec(
+        name,
+        compute_units,
+        clock_Hz,
+        peaks,
+        hbm_capacity_bytes,
+        hbm_bandwidth_Bps,
+        l2_bytes,
+        source,
+        notes,
+    )
+
+
+class MemoryServer(Protocol):
+    """What :class:`GPU` needs from an HBM model."""
+
+    def read(self, nbytes: float, origin: str) -> simpy.Event: ...
+
+    def write(self, nbytes: float, origin: str) -> simpy.Event: ...
+
+
+@dataclass
+class GemmResult:
+    plan: GemmPlan
+    start_s: float
+    end_s: float = 0.0
+    wave_end_s: list[float] = field(default_factory=list)
+
+    @property
+    def time_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def n_waves(self) -> int:
+        return self.plan.n_waves
+
+    @property
+    def read_bytes(self) -> float:
+        return self.plan.read_bytes
+
+    @property
+    def write_bytes(self) -> float:
+        return self.plan.write_bytes
+
+
+class GPU:
+    """A GPU in a SimPy environment: a pool of CUs and an optional HBM server."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        spec: GPUSpec,
+        *,
+        hbm: MemoryServer | None = None,
+        name: str = "gpu",
+    ):
+        self.env, self.spec, self.hbm, self.name = env, spec, hbm, name
+        self.cus = simpy.Container(env, capacity=spec.compute_units, init=spec.compute_units)
+
+    @property
+    def free_cus(self) -> int:
+        return int(self.cus.level)
+
+    def reserve_cus(self, n: int) -> simpy.Event:
+        """Take ``n`` CUs (e.g. for a communication kernel); fires when they are free."""
+        if not 1 <= n <= self.spec.compute_units:
+            raise ValueError(f"n must be in 1..{self.spec.compute_units}")
+        return self.cus.get(n)
+
+    def release_cus(self, n: int) -> simpy.Event:
+        return self.cus.put(n)
+
+    def kernel(self, duration_s: float, cus: int) -> simpy.Process:
+        """A kernel holding ``cus`` CUs for ``duration_s`` once they are free."""
+
+        def run():
+            yield self.reserve_cus(cus)
+            yield self.env.timeout(duration_s)
+            yield self.release_cus(cus)
+            return self.env.now
+
+        return self.env.process(run())
+
+    def gemm(
+        self,
+        shape: GemmShape,
+        *,
+        cus: int | None = None,
+        tile_m: int = 128,
+        tile_n: int = 128,
+        order: Sequence[int] | None = None,
+        l2_bytes: float | None = None,
+        on_wave: Callable[[Wave, float], Any] | None = None,
+        on_tile: Callable[[Tile, float], Any] | None = None,
+        origin: str = "gemm",
+    ) -> simpy.Process:
+        """Run a GEMM on ``cus`` CUs (default: all CUs free now); value: :class:`GemmResult`.
+
+        ``on_wave(wave, now)`` and ``on_tile(tile, now)`` are called when a wave ends, i.e.
+        when its output tiles are in memory.
+        """
+        n = self.free_cus if cus is None else cus
+        if n < 1:
+            raise ValueError(f"{self.name}: no free CUs for the GEMM")
+        plan = plan_gemm(
+            shape, self.spec, cus=n, tile_m=tile_m, tile_n=tile_n, order=order, l2_bytes=l2_bytes
+        )
+        return self.env.process(self._run_gemm(plan, on_wave, on_tile, origin))
+
+    def _run_gemm(self, plan: GemmPlan, on_wave, on_tile, origin: str):
+        env = self.env
+        yield self.cus.get(plan.cus)
+        result = GemmResult(plan, start_s=env.now)
+        for wave in plan.waves:
+            if self.hbm is None:
+                yield env.timeout(wave.time_s(plan.bandwidth_Bps))
+            else:
+                yield env.all_of(
+                    [
+                        env.timeout(wave.compute_s),
+                        self.hbm.read(wave.read_bytes, origin),
+                        self.hbm.write(wave.write_bytes, origin),
+                    ]
+                )
+            result.wave_end_s.append(env.now)
+            if on_wave is not None:
+                on_wave(wave, env.now)
+            if on_tile is not None:
+                for tile in wave.tiles:
+                    on_tile(tile, env.now)
+        result.end_s = env.now
+        yield self.cus.put(plan.cus)
+        return result

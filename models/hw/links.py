@@ -1,0 +1,268 @@
+"""Point-to-point links (PCIe, NVLink, ring links), NIC ports, and DMA copy engines.
+
+What it models
+    * :class:`LinkSpec`: one direction of a full-duplex link: bandwidth, latency and an
+      optional protocol-efficiency factor. ``transfer_time_s = latency + bytes / effective``.
+    * PCIe generations 1-6 by lane count (:func:`pcie_bandwidth_Bps`), NVLink generations
+      (:class:`NVLinkGen`: per-link and per-GPU aggregate bandwidth), NIC ports and bonds
+      (:class:`NICSpec`).
+    * :class:`DMAEngine`: a SimPy component that serves copy requests. Each copy costs a
+      fixed per-call overhead (driver call, descriptor setup) on its engine, then holds the
+      link direction for ``bytes / bandwidth``. One engine processes its copies one at a
+      time; with several engines, the overhead of one copy overlaps another engine's data
+      phase, so the link is used well even with small copies. Closed form for one engine:
+      ``effective_bandwidth = size / (overhead + size / bw)``.
+
+What it leaves out
+    Credit-based flow control, TLP/flit packetisation at packet level, link training,
+    congestion inside switches (the flow network in :mod:`models.hw.maxmin` handles shared
+    fabrics), IOMMU/ATS costs, and the size-dependent DMA ramp seen on real hardware beyond
+    the fixed per-call overhead.
+
+Assumptions
+    * Links are full duplex; a ``LinkSpec`` describes one direction. Two directions are two
+      independent channels (two ``DMAEngine`` pools, or two ``channel`` resources).
+    * The link direction serves the data phases of copies one at a time, FIFO (a copy is the
+      unit of store-and-forward); bandwidth is not split between concurrent copies.
+
+Units: bytes, seconds, bytes/s (``_Bps``); NIC line rates in Gb/s (``_Gbps`` = 1e9 bit/s).
+
+Sources of constants
+    * PCIe per-lane signalling rates and line codes: PCI-SIG PCI Express Base Specification
+      (1.0/2.0: 2.5/5 GT/s, 8b/10b; 3.0: 8 GT/s, 4.0: 16 GT/s, 5.0: 32 GT/s, all 128b/130b;
+      6.0: 64 GT/s PAM4 with 1b/1b coding in 256-byte FLITs). For gen 6 the factor used is
+      242/256: of a 256 B FLIT, 236 B carry TLPs and 6 B DLLPs, 8 B CRC and 6 B FEC are pure
+      overhead. So gen4 x16 = 16e9 * 128/130 * 16 / 8 = 31.5 GB/s per direction.
+    * PCIe TLP efficiency (optional, :func:`pcie_tlp_efficiency`): payload / (payload + 24 B),
+      24 B = 4 B framing token with sequence number + 16 B 4-DW header + 4 B LCRC per TLP
+      (PCIe 3.0+ framing; method as in Xilinx WP350 "Understanding Performance of PCI Express
+      Systems"). Default max payload 256 B -> 0.914. ACK/flow-control DLLPs are ignored.
+    * NVLink: NVIDIA A100 datasheet (NVLink 3: 12 links, 600 GB/s bidirectional per GPU ->
+      25 GB/s per link per direction); H100 datasheet (NVLink 4: 18 links, 900 GB/s);
+      H800 SXM: 400 GB/s NVLink (NVIDIA H800 product brief, export variant; 8 links [A]);
+      V100 datasheet (NVLink 2: 6 links, 300 GB/s).
+    * Per-call overhead of one ``cudaMemcpyAsync``: about 2.3 us on H20, from FlexKV PR #193
+      as cited in PAPERS.md section 4, 3.1 (:data:`CUDA_MEMCPY_CALL_OVERHEAD_S`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import simpy
+
+#: PCIe per-lane signalling rate in transfers/s, by generation (PCI-SIG Base Specs).
+PCIE_GTPS: dict[int, float] = {1: 2.5e9, 2: 5e9, 3: 8e9, 4: 16e9, 5: 32e9, 6: 64e9}
+#: Fraction of line bits that carry data, by generation (line code; FLIT payload for gen 6).
+PCIE_ENCODING: dict[int, float] = {
+    1: 8 / 10,
+    2: 8 / 10,
+    3: 128 / 130,
+    4: 128 / 130,
+    5: 128 / 130,
+    6: 242 / 256,
+}
+#: Per-TLP overhead bytes for PCIe 3.0+ (framing+sequence 4, 4-DW header 16, LCRC 4).
+PCIE_TLP_OVERHEAD_BYTES = 24
+#: One cudaMemcpyAsync call, H20 (FlexKV PR #193, PAPERS.md section 4, 3.1).
+CUDA_MEMCPY_CALL_OVERHEAD_S = 2.3e-6
+
+
+def pcie_bandwidth_Bps(generation: int, lanes: int = 16, efficiency: float = 1.0) -> float:
+    """Bytes/s per direction of a PCIe link after line coding, times ``efficiency``."""
+    if generation not in PCIE_GTPS:
+        raise ValueError(f"unknown PCIe generation {generation}; known: {sorted(PCIE_GTPS)}")
+    if lanes not in (1, 2, 4, 8, 16):
+        raise ValueError(f"PCIe lanes must be 1, 2, 4, 8 or 16, not {lanes}")
+    return PCIE_GTPS[generation] * PCIE_ENCODING[generation] * lanes / 8 * efficiency
+
+
+def pcie_tlp_efficiency(
+    max_payload_bytes: int = 256, overhead_bytes: int = PCIE_TLP_OVERHEAD_BYTES
+) -> float:
+    """Share of link bytes that are payload when every TLP carries ``max_payload_bytes``."""
+    return max_payload_bytes / (max_payload_bytes + overhead_bytes)
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """One direction of a full-duplex link."""
+
+    name: str
+    bandwidth_Bps: float  # per direction, after line coding
+    latency_s: float = 0.0
+    efficiency: float = 1.0  # protocol efficiency applied on top of bandwidth_Bps
+    source: str = ""
+
+    @property
+    def effective_Bps(self) -> float:
+        return self.bandwidth_Bps * self.efficiency
+
+    @property
+    def bidirectional_Bps(self) -> float:
+        return 2 * self.bandwidth_Bps
+
+    def transfer_time_s(self, nbytes: float) -> float:
+        return self.latency_s + nbytes / self.effective_Bps
+
+    def with_efficiency(self, efficiency: float) -> LinkSpec:
+        return replace(self, efficiency=efficiency)
+
+
+def pcie_link(generation: int, lanes: int = 16, *, efficiency: float = 1.0) -> LinkSpec:
+    """A PCIe link direction (latency 0: DMA setup costs live in :class:`DMAEngine`)."""
+    return LinkSpec(
+        name=f"pcie{generation}_x{lanes}",
+        bandwidth_Bps=pcie_bandwidth_Bps(generation, lanes),
+        efficiency=efficiency,
+        source=f"PCIe {generation}.0 Base Spec: {PCIE_GTPS[generation] / 1e9:g} GT/s/lane, "
+        f"coding efficiency {PCIE_ENCODING[generation]:.4f}",
+    )
+
+
+@dataclass(frozen=True)
+class NVLinkGen:
+    """An NVLink generation: bandwidth of one link and links per GPU."""
+
+    generation: int
+    link_Bps: float  # one link, one direction
+    links_per_gpu: int
+    source: str = ""
+
+    @property
+    def gpu_Bps(self) -> float:
+        """Per-GPU aggregate, one direction."""
+        return self.link_Bps * self.links_per_gpu
+
+    @property
+    def gpu_bidirectional_Bps(self) -> float:
+        return 2 * self.gpu_Bps
+
+    def link_spec(self, links: int | None = None, *, latency_s: float = 0.0) -> LinkSpec:
+        n = self.links_per_gpu if links is None else links
+        return LinkSpec(
+            name=f"nvlink{self.generation}_x{n}",
+            bandwidth_Bps=self.link_Bps * n,
+            latency_s=latency_s,
+            source=self.source,
+        )
+
+
+@dataclass(frozen=True)
+class NICSpec:
+    """A NIC: ``ports`` ports of ``port_Gbps`` each. With several ports bonded, one flow
+    is hashed onto one port (LACP-style), so it gets at most one port's rate."""
+
+    name: str
+    port_Gbps: float
+    ports: int = 1
+    latency_s: float = 0.0
+    source: str = ""
+
+    @property
+    def port_Bps(self) -> float:
+        return self.port_Gbps * 1e9 / 8
+
+    @property
+    def bandwidth_Bps(self) -> float:
+        """Aggregate line rate of all ports, one direction."""
+        return self.port_Bps * self.ports
+
+    @property
+    def per_flow_max_Bps(self) -> float:
+        return self.port_Bps
+
+    def bonded(self, ports: int, name: str | None = None) -> NICSpec:
+        return replace(self, name=name or f"{ports}x{self.port_Gbps:g}g", ports=ports)
+
+    def link_spec(self) -> LinkSpec:
+        return LinkSpec(self.name, self.bandwidth_Bps, self.latency_s, source=self.source)
+
+
+# ---- DMA ------------------------------------------------------------------------------
+def copy_time_s(nbytes: float, bandwidth_Bps: float, call_overhead_s: float) -> float:
+    """Time of one copy on an idle engine and link."""
+    return call_overhead_s + nbytes / bandwidth_Bps
+
+
+def effective_bandwidth_Bps(nbytes: float, bandwidth_Bps: float, call_overhead_s: float) -> float:
+    """``size / (overhead + size / bw)``: what one engine achieves with copies of ``nbytes``."""
+    return nbytes / copy_time_s(nbytes, bandwidth_Bps, call_overhead_s)
+
+
+def copies_time_s(
+    n_copies: int, nbytes: float, bandwidth_Bps: float, call_overhead_s: float, engines: int = 1
+) -> float:
+    """Closed form for ``n_copies`` equal copies issued at once on ``engines`` engines that
+    share one link direction (FIFO data phases; ``engines >= 2`` assumes the overhead is
+    at most ``(engines - 1)`` data phases, so the link never waits after the first copy)."""
+    d = nbytes / bandwidth_Bps
+    if engines == 1:
+        return n_copies * (call_overhead_s + d)
+    if call_overhead_s > (engines - 1) * d:
+        raise ValueError("closed form holds only while overhead <= (engines - 1) * data time")
+    return call_overhead_s + n_copies * d
+
+
+@dataclass
+class DMAStats:
+    copies: int = 0
+    bytes: float = 0.0
+    link_busy_s: float = 0.0
+    last_done_s: float = 0.0
+    per_tag_bytes: dict[str, float] = field(default_factory=dict)
+
+
+class DMAEngine:
+    """``engines`` DMA engines serving copy requests FIFO over one link direction.
+
+    ``channel`` is the link direction (a ``simpy.Resource`` of capacity 1); pass the same
+    one to several ``DMAEngine`` objects to make them share a direction.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        link: LinkSpec,
+        *,
+        call_overhead_s: float = CUDA_MEMCPY_CALL_OVERHEAD_S,
+        engines: int = 1,
+        channel: simpy.Resource | None = None,
+        name: str = "dma",
+    ):
+        if engines < 1:
+            raise ValueError("engines must be >= 1")
+        self.env, self.link, self.name = env, link, name
+        self.call_overhead_s = call_overhead_s
+        self.engines = simpy.Resource(env, capacity=engines)
+        self.channel = channel if channel is not None else simpy.Resource(env, capacity=1)
+        self.stats = DMAStats()
+
+    def copy(self, nbytes: float, *, tag: str = "copy") -> simpy.Process:
+        """Queue one copy; the returned process's value is its completion time."""
+        if nbytes < 0:
+            raise ValueError("nbytes must be >= 0")
+        return self.env.process(self._copy(nbytes, tag))
+
+    def copy_many(self, sizes: list[float], *, tag: str = "copy") -> simpy.Event:
+        """Queue several copies at once; the event fires when all are done."""
+        return self.env.all_of([self.copy(s, tag=tag) for s in sizes])
+
+    def _copy(self, nbytes: float, tag: str):
+        env = self.env
+        with self.engines.request() as engine:
+            yield engine
+            yield env.timeout(self.call_overhead_s)
+            with self.channel.request() as ch:
+                yield ch
+                busy = nbytes / self.link.effective_Bps
+                yield env.timeout(busy)
+            if self.link.latency_s > 0:
+                yield env.timeout(self.link.latency_s)
+        s = self.stats
+        s.copies += 1
+        s.bytes += nbytes
+        s.link_busy_s += busy
+        s.last_done_s = env.now
+        s.per_tag_bytes[tag] = s.per_tag_bytes.get(tag, 0.0) + nbytes
+        return env.now
