@@ -1,0 +1,175 @@
+"""Benchmarks of the flow-level network: max-min solve time and a 1,024-rank all-reduce.
+
+What it measures
+    * ``bench_maxmin``: wall time of one max-min recompute (:func:`models.hw.maxmin.
+      maxmin_rates`) for 1k / 10k / 50k flows between random host pairs of a k=16 fat tree
+      (1,024 hosts, 6,144 directed links), each flow on one ECMP path chosen uniformly
+      among the equal-cost paths.  Alongside: the time per flow-hop (so the scaling curve
+      is visible), the number of distinct bottleneck levels (progressive-filling rounds)
+      and, as the baseline measured in the same process, the plain-Python reference
+      solver :func:`models.hw.maxmin.maxmin_rates_reference` on the smallest size.
+    * ``bench_allreduce_1024``: wall time to simulate one 1,024-rank ring all-reduce
+      (2,046 steps, 2 million messages) end to end on a bidirectional ring of links, and
+      the ratio of simulated to closed-form time (must be 1).
+    * ``flownet.flows_<n>_start_and_solve_s``: the same flows started in one batch on a
+      :class:`models.hw.flownet.FlowNetwork` and solved once (path compilation included).
+
+What it leaves out
+    Network construction and path computation time (not part of a recompute).
+
+Assumptions
+    The fat tree is built here from index arithmetic (Al-Fares et al., SIGCOMM 2008
+    wiring: k pods of k/2 edge and k/2 aggregation switches, (k/2)^2 cores, core c on
+    aggregation switch c // (k/2) of every pod), so the benchmark does not depend on the
+    graph builders.  Link capacity 12.5e9 B/s (100 Gb/s), latency 1 us: illustrative.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from models.hw.maxmin import maxmin_rates, maxmin_rates_reference
+
+LINK_BPS = 12.5e9
+LATENCY_S = 1e-6
+
+
+def fat_tree_paths(k: int, n_flows: int, rng: np.random.Generator) -> tuple[list[np.ndarray], int]:
+    """Random host pairs on a k-ary fat tree with one uniformly chosen ECMP path each.
+
+    Returns (paths as arrays of directed-link ids, number of links).  Link ids: for every
+    undirected link there are two ids (up = 2 i, down = 2 i + 1).
+    """
+    h = k // 2
+    n_hosts = k**3 // 4
+    # undirected link numbering
+    host_edge = lambda host: host  # noqa: E731  host -> its edge switch
+    n_he = n_hosts
+    edge_agg = lambda pod, e, a: n_he + (pod * h + e) * h + a  # noqa: E731
+    n_ea = k * h * h
+    agg_core = lambda pod, a, j: n_he + n_ea + (pod * h + a) * h + j  # noqa: E731  core a*h+j
+    n_und = n_he + n_ea + k * h * h
+    src = rng.integers(0, n_hosts, n_flows)
+    dst = rng.integers(0, n_hosts - 1, n_flows)
+    dst = np.where(dst >= src, dst + 1, dst)
+    a_pick = rng.integers(0, h, n_flows)
+    j_pick = rng.integers(0, h, n_flows)
+    paths = []
+    for s, d, a, j in zip(
+        src.tolist(), dst.tolist(), a_pick.tolist(), j_pick.tolist(), strict=True
+    ):
+        sp, se = divmod(s // h, h)
+        dp, de = divmod(d // h, h)
+        up = [host_edge(s)]
+        down = [host_edge(d)]
+        if (sp, se) != (dp, de):
+            up.append(edge_agg(sp, se, a))
+            down.append(edge_agg(dp, de, a))
+            if sp != dp:
+                up.append(agg_core(sp, a, j))
+                down.append(agg_core(dp, a, j))
+        ids = [2 * u for u in up] + [2 * u + 1 for u in reversed(down)]
+        paths.append(np.asarray(ids, dtype=np.int64))
+    return paths, 2 * n_und
+
+
+def _time(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _flownet_solve(paths: list[np.ndarray], n_links: int) -> float:
+    """Wall time for a FlowNetwork to accept all flows at t=0 and solve once."""
+    import simpy
+
+    from models.hw.flownet import FlowNetwork
+
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for i in range(n_links):
+        net.add_link(i, LINK_BPS, LATENCY_S)
+    t = time.perf_counter()
+    net.start_flows(paths, 1e6)
+    env.run(until=1e-12)
+    assert net.recomputes == 1
+    return time.perf_counter() - t
+
+
+def bench_maxmin(flow_counts=(1000, 10000, 50000), quick: bool = False) -> dict[str, float]:
+    """Seconds per max-min recompute on a 1,024-host fat tree, per flow count."""
+    if quick:
+        flow_counts = tuple(n for n in flow_counts if n <= 10000) or (1000,)
+    rng = np.random.default_rng(1)
+    out: dict[str, float] = {}
+    k = 16
+    for n in flow_counts:
+        paths, n_links = fat_tree_paths(k, n, rng)
+        caps = np.full(n_links, LINK_BPS)
+        from models.hw.maxmin import to_csr
+
+        csr = to_csr(paths)
+        rates = maxmin_rates(csr, caps)
+        t = _time(lambda csr=csr, caps=caps: maxmin_rates(csr, caps), 1 if n > 10000 else 3)
+        hops = int(csr[1].size)
+        out[f"maxmin.flows_{n}_s"] = t
+        out[f"maxmin.flows_{n}_ns_per_flow_hop"] = t / hops * 1e9
+        out[f"maxmin.flows_{n}_levels"] = float(np.unique(np.round(rates / LINK_BPS, 9)).size)
+        out[f"flownet.flows_{n}_start_and_solve_s"] = _flownet_solve(paths, n_links)
+    # Baseline: plain-Python reference solver on the smallest instance.
+    n0 = min(flow_counts)
+    paths, n_links = fat_tree_paths(k, n0, np.random.default_rng(1))
+    caps = np.full(n_links, LINK_BPS)
+    ref_paths = [p.tolist() for p in paths]
+    t_ref = _time(lambda: maxmin_rates_reference(ref_paths, caps.tolist()), 1)
+    out[f"maxmin.reference_python_flows_{n0}_s"] = t_ref
+    out[f"maxmin.speedup_vs_python_flows_{n0}"] = t_ref / out[f"maxmin.flows_{n0}_s"]
+    return out
+
+
+def bench_allreduce_1024(quick: bool = False) -> dict[str, float]:
+    """Wall time of one simulated 1,024-rank ring all-reduce (256 ranks when quick)."""
+    import simpy
+
+    from models.hw.collectives import closed_form, run_collective
+    from models.hw.flownet import FlowNetwork
+
+    p = 256 if quick else 1024
+    n_bytes = 256e6
+    t0 = time.perf_counter()
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for i in range(p):
+        net.add_link(("fwd", i), LINK_BPS, LATENCY_S)
+        net.add_link(("bwd", i), LINK_BPS, LATENCY_S)
+    proc = env.process(
+        run_collective(net, list(range(p)), lambda s, d: [("fwd", s)], "allreduce", "ring", n_bytes)
+    )
+    env.run()
+    wall = time.perf_counter() - t0
+    res = proc.value
+    ref = closed_form.ring_allreduce_time(p, n_bytes, LINK_BPS, LATENCY_S)
+    return {
+        f"allreduce.ring_{p}_wall_s": wall,
+        f"allreduce.ring_{p}_messages": float(2 * (p - 1) * p),
+        f"allreduce.ring_{p}_us_per_step": wall / (2 * (p - 1)) * 1e6,
+        f"allreduce.ring_{p}_sim_over_closed_form": res.time_s / ref,
+    }
+
+
+def main(quick: bool = False) -> dict[str, float]:
+    out = bench_maxmin(quick=quick)
+    out.update(bench_allreduce_1024(quick=quick))
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(main(quick="--quick" in sys.argv), indent=1) + "\n")

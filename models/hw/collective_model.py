@@ -1,0 +1,215 @@
+"""Registered model ``collective``: one collective operation on a flow-level network.
+
+What it models
+    One all-reduce, reduce-scatter or all-gather of ``message_bytes`` per rank, run by one
+    of the algorithms of :mod:`models.hw.collectives` on one of the topologies of
+    :mod:`models.hw.topology`, every link at ``link_bandwidth_GBps`` per direction with
+    ``link_latency_s`` one-way latency.  Messages are flows of a
+    :class:`models.hw.flownet.FlowNetwork` (max-min fair sharing), routed by
+    :class:`models.hw.routing.Router` (``ecmp``: a hash of each connection's 5-tuple with
+    a source port from the random stream ``collective.ecmp``; ``shortest_path``:
+    deterministic).  Reports time, algorithm bandwidth and nccl-tests bus bandwidth.
+
+Topologies (rank ``r`` runs on host ``h{r}``)
+    ``ring``: bidirectional ring of ``ranks`` hosts; ``fully_connected``: a link per host
+    pair (at most 256 ranks); ``switch``: one non-blocking switch; ``leaf_spine``:
+    ``gpus_per_node`` hosts per leaf, ``ranks / gpus_per_node`` leaves and ``spines``
+    spines (default ``gpus_per_node``), uplinks sized for a non-blocking fabric;
+    ``fat_tree``: the smallest even-k fat tree with at least ``ranks`` hosts, ranks on its
+    first hosts.  For ``hierarchical`` the ranks of a "node" are ``gpus_per_node``
+    consecutive ranks (on ``leaf_spine``: the hosts of one leaf).
+
+What it leaves out
+    Everything :mod:`models.hw.collectives` and :mod:`models.hw.flownet` leave out
+    (compute, protocol overheads, packets); heterogeneous links (one bandwidth and latency
+    for every link: NVLink vs network is not distinguished here).
+
+Units and constants
+    ``link_bandwidth_GBps`` in 1e9 bytes/s per direction; latency in seconds.  Defaults
+    (12.5 GB/s = 100 Gb/s, 1 us per link) are illustrative, as in :mod:`models.hw.topology`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import Field, model_validator
+
+from models.hw import topology as topo
+from models.hw.collectives import CollectiveResult, is_power_of_two, run_collective
+from models.hw.flownet import FlowNetwork
+from models.hw.routing import Router
+from sim.model import Model, Params
+from sim.registry import model
+
+MAX_DENSE_RANKS = 256  # fully_connected topology and direct algorithm: O(p^2) links/flows
+
+
+def fat_tree_k(hosts: int) -> int:
+    """Smallest even ``k`` whose fat tree (``k^3/4`` hosts) holds ``hosts`` hosts."""
+    k = 2
+    while k**3 // 4 < hosts:
+        k += 2
+    return k
+
+
+@model("collective", "one collective (all-reduce, reduce-scatter, all-gather) on a flow network")
+class CollectiveModel(Model):
+    """One collective on a flow-level network; time, algbw and busbw (nccl-tests)."""
+
+    class Params(Params):
+        collective: Literal["allreduce", "reduce_scatter", "all_gather"] = "allreduce"
+        algorithm: Literal["ring", "halving_doubling", "direct", "tree", "hierarchical"] = "ring"
+        topology: Literal["ring", "fully_connected", "switch", "leaf_spine", "fat_tree"] = "ring"
+        ranks: int = Field(16, ge=2, description="number of ranks (one per host/GPU)")
+        message_bytes: float = Field(
+            256e6, gt=0, description="buffer size N per rank (bytes), as in nccl-tests"
+        )
+        link_bandwidth_GBps: float = Field(12.5, gt=0, description="per direction, 1e9 B/s")
+        link_latency_s: float = Field(1e-6, ge=0, description="one-way latency of a link")
+        gpus_per_node: int = Field(
+            4, ge=1, description="ranks per node (hierarchical) / hosts per leaf (leaf_spine)"
+        )
+        spines: int | None = Field(None, ge=1, description="leaf_spine spines (default g)")
+        chunks: int = Field(1, ge=1, description="tree pipeline chunks (1 = not pipelined)")
+        routing: Literal["ecmp", "shortest_path"] = "ecmp"
+
+        @model_validator(mode="after")
+        def _compatible(self):
+            p, g = self.ranks, self.gpus_per_node
+            if self.algorithm == "halving_doubling" and not is_power_of_two(p):
+                raise ValueError(
+                    f"algorithm halving_doubling needs a power-of-two number of ranks, got {p}"
+                )
+            if self.algorithm == "tree" and self.collective != "allreduce":
+                raise ValueError(f"algorithm tree implements allreduce only, not {self.collective}")
+            needs_nodes = self.algorithm == "hierarchical" or self.topology == "leaf_spine"
+            if needs_nodes and p % g:
+                raise ValueError(
+                    f"ranks ({p}) must be a multiple of gpus_per_node ({g}) for "
+                    f"algorithm {self.algorithm} on topology {self.topology}"
+                )
+            if self.topology == "fully_connected" and p > MAX_DENSE_RANKS:
+                raise ValueError(
+                    f"topology fully_connected supports at most {MAX_DENSE_RANKS} ranks"
+                )
+            if self.algorithm == "direct" and p > MAX_DENSE_RANKS:
+                raise ValueError(f"algorithm direct supports at most {MAX_DENSE_RANKS} ranks")
+            return self
+
+    result: CollectiveResult | None = None
+    net: FlowNetwork | None = None
+
+    # -- build ----------------------------------------------------------------------------
+    def graph(self):
+        """The topology graph for the params (networkx DiGraph)."""
+        p = self.params
+        B = p.link_bandwidth_GBps * 1e9
+        a = p.link_latency_s
+        if p.topology == "ring":
+            return topo.ring(p.ranks, bandwidth_Bps=B, latency_s=a)
+        if p.topology == "fully_connected":
+            return topo.fully_connected(p.ranks, bandwidth_Bps=B, latency_s=a)
+        if p.topology == "switch":
+            return topo.single_switch(p.ranks, bandwidth_Bps=B, latency_s=a)
+        if p.topology == "leaf_spine":
+            g = p.gpus_per_node
+            return topo.leaf_spine(g, p.ranks // g, p.spines or g, host_link_Bps=B, latency_s=a)
+        return topo.fat_tree(fat_tree_k(p.ranks), link_Bps=B, latency_s=a)
+
+    def build(self, sim) -> None:
+        p = self.params
+        self.sim = sim
+        G = self.graph()
+        self.net = FlowNetwork(sim.env, record_flows=False)
+        topo.load_into_flownet(G, self.net)
+        hosts = topo.endpoints(G)[: p.ranks]
+        router = Router(G, p.routing, rng=sim.rng("collective.ecmp"))
+
+        def route(src, dst):
+            if G.has_edge(src, dst):
+                return [(src, dst)]
+            nodes = router.route((src, dst), src, dst)
+            return list(zip(nodes[:-1], nodes[1:], strict=True))
+
+        self.result = None
+
+        def proc():
+            self.result = yield sim.env.process(
+                run_collective(
+                    self.net,
+                    hosts,
+                    route,
+                    p.collective,
+                    p.algorithm,
+                    p.message_bytes,
+                    gpus_per_node=p.gpus_per_node,
+                    chunks=p.chunks,
+                )
+            )
+
+        sim.env.process(proc())
+
+    # -- results --------------------------------------------------------------------------
+    def summary(self) -> dict[str, float]:
+        r = self.result
+        if r is None or self.net is None:
+            nan = math.nan
+            return {"time_s": nan, "algbw_GBps": nan, "busbw_GBps": nan, "steps": nan}
+        util = self.net.link_utilization()
+        busy = util[util > 0]
+        return {
+            "time_s": r.time_s,
+            "algbw_GBps": r.algbw_Bps / 1e9,
+            "busbw_GBps": r.busbw_Bps / 1e9,
+            "steps": float(len(r.steps)),
+            "messages": float(r.steps["messages"].sum()),
+            "link_utilization.max": float(busy.max()) if busy.size else 0.0,
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self.result is None:
+            return {}
+        return {"steps": self.result.steps}
+
+
+def busbw_figure(df: pd.DataFrame, out_path: str | Path) -> Path | None:
+    """Bus bandwidth vs message size, one line per topology (nccl-tests style).
+
+    ``df`` holds one row per run with the message size (``params.message_bytes`` or
+    ``message_bytes``), the topology (``params.topology`` or ``topology``; optional) and
+    ``busbw_GBps``.  Rows of several replications are averaged.  Returns the PNG path, or
+    ``None`` when the columns are missing.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.results import save_figure
+
+    def col(name: str) -> str | None:
+        for c in (f"params.{name}", name):
+            if c in df.columns:
+                return c
+        return None
+
+    size_c, topo_c = col("message_bytes"), col("topology")
+    if df.empty or size_c is None or "busbw_GBps" not in df.columns:
+        return None
+    data = df[df["status"] == "ok"] if "status" in df.columns else df
+    fig, ax = plt.subplots(figsize=(6, 4))
+    groups = data.groupby(topo_c) if topo_c is not None else [("all", data)]
+    for name, g in groups:
+        line = g.groupby(size_c)["busbw_GBps"].mean().sort_index()
+        ax.plot(line.index, line.values, "o-", ms=4, label=str(name))
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("message size (bytes)")
+    ax.set_ylabel("bus bandwidth (GB/s)")
+    ax.set_title("Collective bus bandwidth vs message size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(title="topology", fontsize=8)
+    return save_figure(fig, Path(out_path))

@@ -1,0 +1,242 @@
+"""Collectives on the flow network against alpha-beta closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import simpy
+
+from models.hw.collectives import (
+    busbw_factor,
+    closed_form,
+    make_schedule,
+    run_collective,
+)
+from models.hw.flownet import FlowNetwork
+
+
+# -- small topologies as link lists --------------------------------------------------------
+def ring_net(p, B, a):
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for i in range(p):
+        net.add_link(("fwd", i), B, a)  # i -> i+1
+        net.add_link(("bwd", i), B, a)  # i -> i-1
+
+    def route(s, d):
+        if d == (s + 1) % p:
+            return [("fwd", s)]
+        if d == (s - 1) % p:
+            return [("bwd", s)]
+        raise AssertionError("ring test routes neighbours only")
+
+    return env, net, route
+
+
+def star_net(p, B, a):
+    """One non-blocking switch: path = host uplink + destination downlink (alpha = 2a)."""
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for i in range(p):
+        net.add_link(("up", i), B, a)
+        net.add_link(("down", i), B, a)
+    return env, net, lambda s, d: [("up", s), ("down", d)]
+
+
+def mesh_net(p, B, a):
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for i in range(p):
+        for j in range(p):
+            if i != j:
+                net.add_link((i, j), B, a)
+    return env, net, lambda s, d: [(s, d)]
+
+
+def two_level_net(g, m, B_in, a_in, B_out, a_out):
+    """m nodes of g GPUs; each GPU has a link pair to its node switch and a NIC link pair
+    to one global non-blocking switch (rail-free, no oversubscription)."""
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for r in range(g * m):
+        net.add_link(("nu", r), B_in, a_in)
+        net.add_link(("nd", r), B_in, a_in)
+        net.add_link(("gu", r), B_out, a_out)
+        net.add_link(("gd", r), B_out, a_out)
+
+    def route(s, d):
+        if s // g == d // g:
+            return [("nu", s), ("nd", d)]
+        return [("gu", s), ("gd", d)]
+
+    return env, net, route
+
+
+def run(env, net, route, p, collective, algorithm, N, **kw):
+    proc = env.process(run_collective(net, list(range(p)), route, collective, algorithm, N, **kw))
+    env.run()
+    return proc.value
+
+
+# -- ring ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "p, N, B, a",
+    [
+        (2, 1e6, 1e9, 1e-6),
+        (5, 3e7, 12.5e9, 2e-6),
+        (16, 256e6, 25e9, 5e-6),
+        (64, 1e4, 1e10, 1e-6),  # latency bound
+        (128, 1e9, 50e9, 0.0),
+    ],
+)
+def test_ring_allreduce_matches_formula(p, N, B, a):
+    env, net, route = ring_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "ring", N)
+    assert res.time_s == pytest.approx(closed_form.ring_allreduce_time(p, N, B, a), rel=1e-6)
+    assert len(res.steps) == 2 * (p - 1)
+    assert set(res.steps["phase"]) == {"reduce_scatter", "all_gather"}
+
+
+@pytest.mark.parametrize("collective", ["reduce_scatter", "all_gather"])
+@pytest.mark.parametrize("p", [3, 8, 33])
+def test_ring_reduce_scatter_all_gather(collective, p):
+    N, B, a = 64e6, 12.5e9, 1.5e-6
+    env, net, route = ring_net(p, B, a)
+    res = run(env, net, route, p, collective, "ring", N)
+    ref = (p - 1) * a + (p - 1) / p * N / B
+    assert res.time_s == pytest.approx(ref, rel=1e-6)
+    assert res.busbw_Bps == pytest.approx(N / ref * (p - 1) / p, rel=1e-6)
+
+
+def test_uncongested_ring_busbw_equals_link_bandwidth():
+    p, N, B, a = 8, 1e9, 12.5e9, 1e-6
+    env, net, route = ring_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "ring", N)
+    assert res.busbw_Bps == pytest.approx(B, rel=0.01)
+    assert res.algbw_Bps == pytest.approx(N / res.time_s)
+
+
+def test_two_concurrent_rings_halve_bandwidth():
+    p, N, B, a = 8, 80e6, 10e9, 1e-6
+    env, net, route = ring_net(p, B, a)
+    procs = [
+        env.process(run_collective(net, list(range(p)), route, "allreduce", "ring", N))
+        for _ in range(2)
+    ]
+    env.run()
+    for pr in procs:
+        assert pr.value.time_s == pytest.approx(
+            closed_form.ring_allreduce_time(p, N, B / 2, a), rel=1e-6
+        )
+
+
+# -- halving-doubling and direct -------------------------------------------------------------
+@pytest.mark.parametrize("p", [2, 4, 8, 32])
+@pytest.mark.parametrize("builder, hops", [(star_net, 2), (mesh_net, 1)])
+def test_halving_doubling_matches_formula(p, builder, hops):
+    N, B, a = 128e6, 25e9, 2e-6
+    env, net, route = builder(p, B, a)
+    res = run(env, net, route, p, "allreduce", "halving_doubling", N)
+    ref = closed_form.halving_doubling_allreduce_time(p, N, B, hops * a)
+    assert res.time_s == pytest.approx(ref, rel=1e-6)
+    assert len(res.steps) == 2 * int(math.log2(p))
+
+
+def test_direct_on_star_and_mesh():
+    p, N, B, a = 8, 64e6, 10e9, 1e-6
+    env, net, route = star_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "direct", N)
+    # every uplink carries (p-1) pieces of N/p at once, in each of the two phases
+    assert res.time_s == pytest.approx(closed_form.direct_allreduce_time(p, N, B, 2 * a), rel=1e-6)
+    env, net, route = mesh_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "direct", N)
+    # a private link per pair: each phase is one piece of N/p
+    assert res.time_s == pytest.approx(2 * (a + N / p / B), rel=1e-6)
+
+
+# -- tree ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("chunks", [1, 4])
+def test_tree_allreduce_on_star(chunks):
+    # p = 7: a full binary tree with D = 2 levels under the root.  In every step some
+    # link carries two messages (a parent's downlink in the reduce, its uplink in the
+    # broadcast), so a step takes 2a + 2 (N/chunks) / B; there are 2 (D + chunks - 1).
+    p, N, B, a, D = 7, 32e6, 10e9, 1e-6, 2
+    env, net, route = star_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "tree", N, chunks=chunks)
+    ref = 2 * (D + chunks - 1) * (2 * a + 2 * N / chunks / B)
+    assert res.time_s == pytest.approx(ref, rel=1e-6)
+
+
+# -- hierarchical ------------------------------------------------------------------------------
+@pytest.mark.parametrize("g, m", [(4, 4), (8, 2), (2, 8)])
+def test_hierarchical_allreduce_matches_formula(g, m):
+    N = 512e6
+    B_in, a_in, B_out, a_out = 200e9, 0.5e-6, 25e9, 2e-6
+    env, net, route = two_level_net(g, m, B_in, a_in, B_out, a_out)
+    res = run(env, net, route, g * m, "allreduce", "hierarchical", N, gpus_per_node=g)
+    ref = closed_form.hierarchical_allreduce_time(g, m, N, B_in, 2 * a_in, B_out, 2 * a_out)
+    assert res.time_s == pytest.approx(ref, rel=1e-6)
+    phases = res.steps["phase"].value_counts().to_dict()
+    assert phases == {
+        "intra_reduce_scatter": g - 1,
+        "inter_reduce_scatter": m - 1,
+        "inter_all_gather": m - 1,
+        "intra_all_gather": g - 1,
+    }
+
+
+def test_hierarchical_reduce_scatter_and_all_gather():
+    g, m, N = 4, 2, 64e6
+    B_in, a_in, B_out, a_out = 100e9, 1e-6, 10e9, 1e-6
+    intra = (g - 1) * (2 * a_in + N / g / B_in)
+    inter = (m - 1) * (2 * a_out + N / (g * m) / B_out)
+    for coll in ("reduce_scatter", "all_gather"):
+        env, net, route = two_level_net(g, m, B_in, a_in, B_out, a_out)
+        res = run(env, net, route, g * m, coll, "hierarchical", N, gpus_per_node=g)
+        assert res.time_s == pytest.approx(intra + inter, rel=1e-6)
+
+
+# -- schedules ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("algorithm", ["ring", "halving_doubling", "direct", "hierarchical"])
+def test_allreduce_moves_2_p_minus_1_times_N(algorithm):
+    # Bandwidth-optimal all-reduce algorithms send 2 (p-1) N bytes in total.
+    p, N = 16, 1e6
+    s = make_schedule("allreduce", algorithm, p, N, gpus_per_node=4)
+    assert s.bytes_sent == pytest.approx(2 * (p - 1) * N)
+
+
+def test_tree_moves_2_N_per_edge():
+    s = make_schedule("allreduce", "tree", 10, 1e6, chunks=3)
+    assert s.bytes_sent == pytest.approx(2 * 9 * 1e6)
+
+
+def test_busbw_factors():
+    assert busbw_factor("allreduce", 8) == pytest.approx(1.75)
+    assert busbw_factor("reduce_scatter", 8) == pytest.approx(0.875)
+    assert busbw_factor("all_gather", 4) == pytest.approx(0.75)
+
+
+def test_invalid_combinations():
+    with pytest.raises(ValueError, match="power-of-two"):
+        make_schedule("allreduce", "halving_doubling", 6, 1.0)
+    with pytest.raises(ValueError, match="allreduce only"):
+        make_schedule("reduce_scatter", "tree", 4, 1.0)
+    with pytest.raises(ValueError, match="multiple of gpus_per_node"):
+        make_schedule("allreduce", "hierarchical", 10, 1.0, gpus_per_node=4)
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        make_schedule("allreduce", "butterfly", 4, 1.0)
+    with pytest.raises(ValueError, match="unknown collective"):
+        make_schedule("alltoall", "ring", 4, 1.0)
+
+
+@pytest.mark.slow
+def test_ring_allreduce_1024_ranks_exact_and_fast():
+    import time
+
+    p, N, B, a = 1024, 256e6, 12.5e9, 1e-6
+    t = time.perf_counter()
+    env, net, route = ring_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "ring", N)
+    assert time.perf_counter() - t < 10.0
+    assert res.time_s == pytest.approx(closed_form.ring_allreduce_time(p, N, B, a), rel=1e-6)

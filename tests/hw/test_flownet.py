@@ -1,0 +1,221 @@
+"""Flow network: completion times against hand-computed piecewise schedules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import simpy
+
+from models.hw.flownet import FlowNetwork
+
+
+def _net(*links):
+    env = simpy.Environment()
+    net = FlowNetwork(env)
+    for name, cap, lat in links:
+        net.add_link(name, cap, lat)
+    return env, net
+
+
+def test_single_flow_time_is_latency_plus_transfer():
+    env, net = _net(("a", 100.0, 0.2), ("b", 50.0, 0.3))
+    f = net.start_flow(["a", "b"], 100.0)
+    env.run()
+    # bottleneck 50 B/s -> 2 s; latency 0.2 + 0.3 added once
+    assert f.end_s == pytest.approx(2.5, rel=1e-12)
+    assert f.transfer_end_s == pytest.approx(2.0, rel=1e-12)
+    assert f.triggered and f.value is f
+
+
+def test_piecewise_schedule_arrivals_and_departures():
+    # Link 100 B/s, latency 0.5.  f1: 100 B at 0.  f2: 50 B at 0.25.  f3: 30 B at 1.4.
+    # [0, .25): f1 alone at 100 -> 25 B sent, 75 left.
+    # [.25, 1.25): both at 50; f2 done at 1.25 (transfer), f1 has 25 left.
+    # [1.25, 1.4): f1 alone at 100 -> 15 sent, 10 left.
+    # [1.4, 1.6): f1, f3 at 50 -> f1 done at 1.6; f3 has 20 left.
+    # [1.6, 1.8): f3 alone -> done at 1.8.
+    env, net = _net(("L", 100.0, 0.5))
+    ends = {}
+
+    def proc():
+        f1 = net.start_flow(["L"], 100.0, on_done=lambda f: ends.__setitem__("f1", env.now))
+        yield env.timeout(0.25)
+        f2 = net.start_flow(["L"], 50.0, on_done=lambda f: ends.__setitem__("f2", env.now))
+        yield env.timeout(1.15)
+        f3 = net.start_flow(["L"], 30.0, on_done=lambda f: ends.__setitem__("f3", env.now))
+        yield f1 & f2 & f3
+
+    env.process(proc())
+    env.run()
+    assert ends["f1"] == pytest.approx(1.6 + 0.5, rel=1e-12)
+    assert ends["f2"] == pytest.approx(1.25 + 0.5, rel=1e-12)
+    assert ends["f3"] == pytest.approx(1.8 + 0.5, rel=1e-12)
+    table = net.flow_table().sort_values("flow")
+    np.testing.assert_allclose(table["transfer_end_s"], [1.6, 1.25, 1.8], rtol=1e-12)
+    np.testing.assert_allclose(table["start_s"], [0.0, 0.25, 1.4])
+
+
+def test_parking_lot_dynamics():
+    # Links x (cap 2), y (cap 1). long: x,y 10 B; sx: x 10 B; sy: y 5 B.
+    # Max-min: y saturates at 1/2 -> long = sy = 0.5; sx = 1.5.
+    # sx done at 10/1.5 = 6.667? No: sy finishes first at t = 10 (5 B / 0.5).
+    # At t = 20/3 sx is done (10 / 1.5); then long = min(2, 1 - 0.5) = 0.5 still (sy on y).
+    # t = 10: sy done; long has 10 - 5 = 5 left, now alone at 1 -> done at 15.
+    env, net = _net(("x", 2.0, 0.0), ("y", 1.0, 0.0))
+    long_ = net.start_flow(["x", "y"], 10.0)
+    sx = net.start_flow(["x"], 10.0)
+    sy = net.start_flow(["y"], 5.0)
+    env.run()
+    assert sx.end_s == pytest.approx(20 / 3, rel=1e-12)
+    assert sy.end_s == pytest.approx(10.0, rel=1e-12)
+    assert long_.end_s == pytest.approx(15.0, rel=1e-12)
+
+
+def test_weighted_and_capped_flows():
+    env, net = _net(("L", 100.0, 0.0))
+    f1 = net.start_flow(["L"], 100.0, weight=1)
+    f2 = net.start_flow(["L"], 100.0, weight=3)
+    env.run()
+    # 25 and 75 B/s: f2 done at 4/3; f1 then has 100 - 100/3 left at 100 -> done at 2.
+    assert f2.end_s == pytest.approx(4 / 3, rel=1e-12)
+    assert f1.end_s == pytest.approx(2.0, rel=1e-12)
+
+    env, net = _net(("L", 100.0, 0.0))
+    capped = net.start_flow(["L"], 10.0, rate_cap_Bps=10.0)
+    other = net.start_flow(["L"], 90.0)
+    env.run()
+    assert capped.end_s == pytest.approx(1.0, rel=1e-12)
+    assert other.end_s == pytest.approx(1.0, rel=1e-12)  # gets 90 B/s
+
+
+def test_capacity_drop_mid_flow():
+    env, net = _net(("L", 100.0, 0.0))
+    f = net.start_flow(["L"], 100.0)
+
+    def degrade():
+        yield env.timeout(0.5)
+        net.set_capacity("L", 25.0)
+
+    env.process(degrade())
+    env.run()
+    # 50 B in the first 0.5 s, then 50 B at 25 B/s
+    assert f.end_s == pytest.approx(2.5, rel=1e-12)
+
+
+def test_zero_capacity_stalls_then_resumes():
+    env, net = _net(("L", 100.0, 0.1))
+    f = net.start_flow(["L"], 100.0)
+    seen = {}
+
+    def fail_and_repair():
+        yield env.timeout(0.5)
+        net.set_capacity("L", 0.0)
+        yield env.timeout(0.01)
+        seen["rate_down"] = net.flow_rate_Bps(f)
+        yield env.timeout(1.49)
+        net.set_capacity("L", 100.0)
+
+    env.process(fail_and_repair())
+    env.run()
+    assert seen["rate_down"] == 0.0
+    assert f.end_s == pytest.approx(2.5 + 0.1, rel=1e-12)
+
+
+def test_stalled_flow_never_finishes_without_repair():
+    env, net = _net(("L", 0.0, 0.0))
+    f = net.start_flow(["L"], 1.0)
+    env.run(until=100.0)
+    assert not f.triggered
+    assert net.n_active == 1
+
+
+def test_bytes_conserved_over_random_multihop_flows():
+    rng = np.random.default_rng(5)
+    env = simpy.Environment()
+    net = FlowNetwork(env)
+    n_links = 12
+    for i in range(n_links):
+        net.add_link(i, float(rng.uniform(1, 10)), 0.0)
+    expected = np.zeros(n_links)
+    total = {"bytes": 0.0}
+
+    def source():
+        for _ in range(300):
+            path = rng.choice(n_links, size=int(rng.integers(1, 5)), replace=False)
+            size = float(rng.uniform(0.1, 20))
+            expected[path] += size
+            total["bytes"] += size * len(path)
+            net.start_flow(path.tolist(), size, weight=float(rng.integers(1, 3)))
+            yield env.timeout(float(rng.exponential(0.5)))
+
+    env.process(source())
+    env.run()
+    assert net.n_active == 0
+    got = net.link_bytes()
+    np.testing.assert_allclose(got, expected, rtol=1e-7)
+    assert got.sum() == pytest.approx(total["bytes"], rel=1e-9)
+    assert np.all(net.link_utilization() <= 1 + 1e-9)
+
+
+def test_many_flows_at_one_instant_cost_one_solve():
+    env, net = _net(("L", 1000.0, 0.0))
+    ev = net.start_flows([["L"]] * 1000, 1.0)
+    env.run(until=1e-12)
+    assert net.recomputes == 1
+    env.run()
+    assert ev.value == pytest.approx(1.0, rel=1e-12)  # 1000 B at 1000 B/s
+    # one solve at t=0 only: all complete together, nothing left to solve for
+    assert net.recomputes == 1
+
+
+def test_single_flows_batched_and_one_pending_timer():
+    env, net = _net(("L", 100.0, 0.0))
+    sizes = np.arange(1, 201, dtype=float)  # 200 flows, distinct sizes, all start at 0
+    flows = [net.start_flow(["L"], s) for s in sizes]
+    queue_lengths = []
+
+    def watch():
+        while net.n_active:
+            queue_lengths.append(len(env._queue))
+            yield env.timeout(1.0)
+
+    env.process(watch())
+    env.run()
+    # one solve at start + one per departure but the last (nothing left to solve)
+    assert net.recomputes == 1 + 199
+    assert max(queue_lengths) <= 4  # the watcher, one completion timer, maybe one stale
+    # processor sharing of equal flows: flow k finishes at (sum_{j<k} s_j + (n-k+1) s_k)/C
+    n = len(sizes)
+    ref = np.array([(sizes[:k].sum() + (n - k) * sizes[k]) / 100.0 for k in range(n)])
+    np.testing.assert_allclose([f.end_s for f in flows], ref, rtol=1e-9)
+
+
+def test_group_event_value_and_zero_hop_flow():
+    env, net = _net(("L", 10.0, 1.0))
+    ev = net.start_flows([["L"], ["L"], []], [10.0, 5.0, 7.0])
+    env.run()
+    # two flows share 10 B/s: 5 B flow done at 1; the other at 1.5; +1 s latency
+    assert ev.value == pytest.approx(2.5, rel=1e-12)
+    table = net.flow_table().sort_values("flow")
+    np.testing.assert_allclose(table["end_s"], [2.5, 2.0, 0.0], rtol=1e-12)
+
+
+def test_utilization_counts_idle_time():
+    env, net = _net(("L", 10.0, 0.0))
+    net.start_flow(["L"], 10.0)
+    env.run()
+    env.run(until=2.0)
+    assert net.link_utilization()[0] == pytest.approx(0.5, rel=1e-12)
+    assert net.link_table()["bytes"].iloc[0] == pytest.approx(10.0)
+
+
+def test_bad_inputs():
+    env, net = _net(("L", 10.0, 0.0))
+    with pytest.raises(KeyError):
+        net.start_flow(["nope"], 1.0)
+    with pytest.raises(ValueError):
+        net.add_link("L", 1.0, 0.0)
+    with pytest.raises(ValueError):
+        net.set_capacity("L", -1.0)
+    with pytest.raises(ValueError):
+        net.start_flow(["L"], -1.0)
