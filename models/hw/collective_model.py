@@ -175,6 +175,41 @@ class CollectiveModel(Model):
             return {}
         return {"steps": self.result.steps}
 
+    @classmethod
+    def sweep_figures(cls, table: pd.DataFrame, out_dir: Path) -> list[Path]:
+        """After a sweep: ``nccl_table.csv`` / ``.md`` and ``busbw_vs_size.png``."""
+        out_dir = Path(out_dir)
+        nccl = nccl_table(table)
+        if nccl.empty:
+            return []
+        from sim.results import atomic_write_text, write_csv
+
+        write_csv(out_dir / "nccl_table.csv", nccl)
+        atomic_write_text(out_dir / "nccl_table.md", nccl.to_string(index=False) + "\n")
+        fig = busbw_figure(table, out_dir / "busbw_vs_size.png")
+        return [fig] if fig is not None else []
+
+
+def nccl_table(df: pd.DataFrame) -> pd.DataFrame:
+    """An nccl-tests-style table of a sweep: size, time (us), algbw and busbw (GB/s), one
+    row per (topology, algorithm, collective, ranks, size), replications averaged."""
+    need = {"params.message_bytes", "time_s", "algbw_GBps", "busbw_GBps"}
+    if df.empty or not need <= set(df.columns):
+        return pd.DataFrame()
+    data = df[df["status"] == "ok"] if "status" in df.columns else df
+    keys = [
+        c
+        for c in ("params.topology", "params.algorithm", "params.collective", "params.ranks")
+        if c in data.columns
+    ]
+    grouped = data.groupby([*keys, "params.message_bytes"], sort=True)
+    out = grouped[["time_s", "algbw_GBps", "busbw_GBps"]].mean().reset_index()
+    out["time_us"] = out.pop("time_s") * 1e6
+    out = out.rename(columns={c: c.removeprefix("params.") for c in out.columns})
+    out = out.rename(columns={"message_bytes": "size_bytes"})
+    return out[[*[k.removeprefix("params.") for k in keys], "size_bytes", "time_us",
+                "algbw_GBps", "busbw_GBps"]]  # fmt: skip
+
 
 def busbw_figure(df: pd.DataFrame, out_path: str | Path) -> Path | None:
     """Bus bandwidth vs message size, one line per topology (nccl-tests style).
