@@ -13,7 +13,6 @@ User errors print one line and exit with code 2; anything else is a bug (exit 1)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -182,7 +181,11 @@ def cmd_bench(args) -> int:
 
     out = Path(args.out or ".")
     results = run_all(quick=args.quick, out_dir=out, only=args.only)
-    print(json.dumps(results, indent=2))
+    width = max(len(k) for k in results)
+    print(f"{'benchmark':<{width}}  value")
+    for key, value in results.items():
+        shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+        print(f"{key:<{width}}  {shown}")
     print(f"written: {out / 'bench.json'}")
     return 0
 
