@@ -13,7 +13,7 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,19 @@ def write_parquet(path: Path, df: pd.DataFrame) -> Path:
 
 def write_csv(path: Path, df: pd.DataFrame) -> Path:
     return _atomic(path, lambda p: df.to_csv(p, index=False))
+
+
+def write_csv_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a CSV of plain rows (no pandas) atomically."""
+    import csv
+
+    def write(p: Path) -> None:
+        with p.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+
+    return _atomic(Path(path), write)
 
 
 def write_yaml(path: Path, obj: Any) -> Path:

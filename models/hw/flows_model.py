@@ -46,10 +46,7 @@ Units
 
 from __future__ import annotations
 
-import csv
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -66,6 +63,7 @@ from sim.errors import DataError, did_you_mean
 from sim.model import Model, Params
 from sim.recorder import summarize
 from sim.registry import model
+from sim.results import write_csv_rows
 
 FLOW_COLUMNS = ("id", "src", "dst", "bytes", "start_s")
 PATH_SEPARATOR = ">"
@@ -142,21 +140,6 @@ def read_flows(path: str | Path, G: nx.DiGraph) -> list[FlowSpec]:
                     raise DataError(f"path {text!r}: {exc}", where=where) from None
             flows.append(FlowSpec(fid, src, dst, size, start, hops, line))
     return flows
-
-
-def _atomic_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header)
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _num(x: float) -> str:
@@ -254,4 +237,4 @@ class FlowsModel(Model):
             (f.id, _num(s), _num(e))
             for f, s, e in zip(self.flows, self.start_s, self.end_s, strict=True)
         ]
-        return [_atomic_csv(Path(out_dir) / "flows.csv", ("id", "start_s", "end_s"), rows)]
+        return [write_csv_rows(Path(out_dir) / "flows.csv", ("id", "start_s", "end_s"), rows)]

@@ -55,8 +55,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +62,7 @@ from typing import Any
 import networkx as nx
 
 from sim.errors import DataError
+from sim.results import write_csv_rows
 
 ENDPOINT_KINDS = frozenset({"host", "gpu"})
 """Node kinds that send and receive flows."""
@@ -423,18 +422,7 @@ def to_csv(G: nx.DiGraph, path: str | Path) -> Path:
             raise ValueError(f"link {u}-{v} differs between its two directions")
         seen.add((u, v))
         rows.append((u, v, repr(d["bandwidth_Bps"] / 1e9), repr(d["latency_s"])))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(CSV_COLUMNS)
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_csv_rows(path, CSV_COLUMNS, rows)
 
 
 def csv_rows(fh, path: Path) -> Iterator[tuple[list[str], int]]:
