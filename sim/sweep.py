@@ -200,10 +200,17 @@ def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
         for spec in specs:
             yield execute(spec)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    finished = False
+    try:
         futures = [pool.submit(execute, s) for s in specs]
         for fut in as_completed(futures):
             yield fut.result()
+        finished = True
+    finally:
+        # On an interruption, drop the queued runs instead of waiting for them; runs
+        # already executing finish in their workers and, being atomic, count on resume.
+        pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def _dask_map(specs: list[RunSpec], workers: int, address: str) -> Iterator[dict[str, Any]]:
@@ -267,10 +274,13 @@ def run_sweep(
     by_id = {(s.run_id, s.replication): s.index for s in todo}
     mapper = _dask_map(todo, workers, dask) if dask else _local_map(todo, workers)
     t0 = time.perf_counter()
-    for row in mapper:
-        rows[by_id[(row["run_id"], row["replication"])]] = row
-        if progress:
-            progress(len(rows), total)
+    try:
+        for row in mapper:
+            rows[by_id[(row["run_id"], row["replication"])]] = row
+            if progress:
+                progress(len(rows), total)
+    finally:
+        mapper.close()
     table = pd.DataFrame([rows[i] for i in sorted(rows)])
     failed = int((table["status"] != "ok").sum()) if "status" in table else 0
     write_parquet(out / "sweep.parquet", table)
