@@ -106,3 +106,50 @@ def test_invalid_param_combination(cli, write):
 
 def test_unknown_paper(cli):
     assert_user_error(cli("reproduce", "quickstrat"), "did you mean 'quickstart'")
+
+
+@pytest.fixture
+def arbiter_model(monkeypatch):
+    """A throw-away model that takes hw.arbiter policies."""
+    from sim import registry
+    from sim.model import Model
+
+    registry.discover()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+
+    @registry.model("test.arbitrated", "test model with a policy")
+    class Arbitrated(Model):
+        policy_domain = "hw.arbiter"
+        default_policy = "fcfs"
+
+    return Arbitrated
+
+
+POLICY_EXP = "name: p\nmodel: test.arbitrated\npolicy:\n  name: {name}\n  params: {params}\n"
+
+
+def test_unknown_policy_name_suggests(cli, write, arbiter_model):
+    p = write(POLICY_EXP.format(name="fcfz", params="{}"))
+    assert_user_error(cli("validate", p), "unknown hw.arbiter policy 'fcfz'",
+                      "did you mean 'fcfs'", f"{p}:4")  # fmt: skip
+
+
+def test_policy_params_are_validated(cli, write, arbiter_model):
+    p = write(POLICY_EXP.format(name="threshold", params="{threshold_burst: 4}"))
+    assert_user_error(cli("validate", p), "policy.params.threshold_burst",
+                      "did you mean 'threshold_bursts'")  # fmt: skip
+    ok = write(POLICY_EXP.format(name="threshold", params="{threshold_bursts: 4}"), "ok.yaml")
+    assert cli("validate", ok)[0] == 0
+
+
+def test_default_policy_is_used(arbiter_model):
+    from sim import experiment
+
+    exp = experiment.from_dict({"name": "p", "model": "test.arbitrated"})
+    assert exp.policy_cls.name == "fcfs"
+    assert exp.resolved()["policy"]["name"] == "fcfs"
+
+
+def test_unknown_workload_name(cli, write):
+    p = write(GOOD + "workload: poisson\n")
+    assert_user_error(cli("validate", p), "unknown workload 'poisson'", f"{p}:8")
