@@ -1,3 +1,5 @@
+"""Simulation: stop conditions and event counting."""
+
 from sim.core import Simulation
 
 

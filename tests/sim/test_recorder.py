@@ -1,3 +1,5 @@
+"""Recorder, summary statistics, CDFs, sampling and timeline export."""
+
 import json
 
 import numpy as np

@@ -1,3 +1,5 @@
+"""Registry: decorators, discovery, entry points, suggestions."""
+
 import sys
 import types
 

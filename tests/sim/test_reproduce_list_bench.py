@@ -1,3 +1,5 @@
+"""The list, reproduce and bench commands."""
+
 import json
 
 import pandas as pd

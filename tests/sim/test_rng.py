@@ -1,3 +1,5 @@
+"""Named random streams."""
+
 import numpy as np
 
 from sim.rng import RandomStreams, derive_seed

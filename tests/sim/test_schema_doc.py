@@ -1,3 +1,5 @@
+"""The schema reference stays in sync with the code."""
+
 from sim.schema import render
 
 
