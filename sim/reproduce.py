@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim import experiment as experiment_mod
@@ -49,6 +50,7 @@ class Outcome:
     table: pd.DataFrame  # sweep rows, or one row for a plain run
     out_dir: Path
     figures: list[Path] = field(default_factory=list)
+    swept: list[str] = field(default_factory=list)
 
     def metric(self, key: str) -> float:
         if key in self.summary:
@@ -132,7 +134,7 @@ def run_outcome(path: Path, out_dir: Path, quick: bool, workers: int, progress=N
         res = run_sweep(path, out_dir, quick=quick, workers=workers, progress=progress)
         ok = res.table[res.table["status"] == "ok"] if "status" in res.table else res.table
         numeric = ok.select_dtypes("number").mean(numeric_only=True).to_dict()
-        return Outcome(path.stem, numeric, res.table, out_dir, res.figures)
+        return Outcome(path.stem, numeric, res.table, out_dir, res.figures, list(exp.config.sweep))
     result = run_experiment(exp, out_dir, quick=quick)
     figs = sorted(out_dir.glob("*.png"))
     return Outcome(path.stem, result.summary, pd.DataFrame([result.summary]), out_dir, figs)
@@ -217,9 +219,8 @@ def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) 
     lines.append("")
     for name, oc in outcomes.items():
         lines += [f"### Experiment `{name}`", ""]
-        if len(oc.table) > 1:
-            cols = [c for c in oc.table.columns if not c.endswith(".ci95")][:12]
-            lines.append(_markdown_table(oc.table[cols].head(40)))
+        if oc.swept:
+            lines.append(_markdown_table(sweep_digest(oc.table, oc.swept)))
         else:
             keys = [k for k in oc.summary if not k.endswith(".ci95")][:20]
             lines.append(_markdown_table(pd.DataFrame({"metric": keys,
@@ -231,6 +232,33 @@ def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) 
             shutil.copyfile(fig, target)
             lines += [f"![{fig.stem}](figures/{target.name})", ""]
     return "\n".join(lines)
+
+
+HIDDEN_COLUMNS = {"run_id", "replication", "status", "error", "seed", "wall_time_s"}
+
+
+def sweep_digest(table: pd.DataFrame, swept: list[str], max_metrics: int = 8) -> pd.DataFrame:
+    """One row per grid point: the swept values, the finished runs, and the main metrics
+    (means, and plain metrics) averaged over replications, with a 95% half-width."""
+    ok = table[table["status"] == "ok"] if "status" in table else table
+    metrics = [
+        c
+        for c in ok.select_dtypes("number").columns
+        if c not in HIDDEN_COLUMNS and not c.startswith("params.") and c not in swept
+        and (c.endswith((".mean", ".mean.theory")) or "." not in c)
+    ][:max_metrics]  # fmt: skip
+    if ok.empty:
+        return pd.DataFrame({"runs ok": [0]})
+    g = ok.groupby(swept, sort=False)
+    out = g.size().rename("runs ok").reset_index()
+    for m in metrics:
+        mean, sd, n = g[m].mean().values, g[m].std(ddof=1).values, g[m].count().values
+        half = 1.96 * sd / np.sqrt(n)
+        out[m] = [
+            _fmt(float(a)) + (f" ± {b:.2g}" if k > 1 and np.isfinite(b) and b > 0 else "")
+            for a, b, k in zip(mean, half, n, strict=True)
+        ]
+    return out
 
 
 def _markdown_table(df: pd.DataFrame) -> str:
