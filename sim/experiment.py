@@ -236,6 +236,27 @@ def load(
     )
 
 
+def apply_overrides(
+    data: dict[str, Any],
+    overrides: list[str] | tuple[str, ...] = (),
+    seed: int | None = None,
+    quick: bool = False,
+    source: str = "<experiment>",
+) -> dict[str, Any]:
+    """A copy of ``data`` with, in order, its ``quick:`` block (when ``quick``), the
+    ``KEY=VALUE`` overrides and the seed applied."""
+    data = copy.deepcopy(data)
+    if quick:
+        for key, value in (data.get("quick") or {}).items():
+            set_dotted(data, key, value, source=f"{source}: quick")
+    for text in overrides:
+        key, value = parse_override(text)
+        set_dotted(data, key, value)
+    if seed is not None:
+        data["seed"] = seed
+    return data
+
+
 def from_dict(
     data: dict[str, Any],
     source: str = "<experiment>",
@@ -246,15 +267,7 @@ def from_dict(
     yaml_text: str | None = None,
 ) -> Experiment:
     """Validate an experiment given as a mapping (as read from YAML)."""
-    data = copy.deepcopy(data)
-    if quick:
-        for key, value in (data.get("quick") or {}).items():
-            set_dotted(data, key, value, source=f"{source}: quick")
-    for text in overrides:
-        key, value = parse_override(text)
-        set_dotted(data, key, value)
-    if seed is not None:
-        data["seed"] = seed
+    data = apply_overrides(data, overrides, seed=seed, quick=quick, source=source)
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:

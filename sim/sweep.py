@@ -77,18 +77,12 @@ def expand(
     out_dir: str | Path = "results/sweep",
 ) -> tuple[experiment_mod.Experiment, list[RunSpec]]:
     """Read an experiment file and list its runs (grid x replications)."""
-    base = experiment_mod.load(path, overrides, seed=seed, quick=quick)
-    data, _text = experiment_mod.read_yaml(path)
-    # Apply quick and overrides to the raw data once; each point then adds its own keys.
-    raw = dict(data)
-    if quick:
-        for key, value in (raw.get("quick") or {}).items():
-            experiment_mod.set_dotted(raw, key, value, source=f"{path}: quick")
-    for text in overrides:
-        key, value = experiment_mod.parse_override(text)
-        experiment_mod.set_dotted(raw, key, value)
-    if seed is not None:
-        raw["seed"] = seed
+    data, text = experiment_mod.read_yaml(path)
+    # Apply quick and overrides once; each grid point then adds its own keys.
+    raw = experiment_mod.apply_overrides(data, overrides, seed=seed, quick=quick, source=str(path))
+    base = experiment_mod.from_dict(
+        raw, source=str(path), experiment_dir=Path(path).resolve().parent, yaml_text=text
+    )
     raw.pop("quick", None)
     sweep = base.config.sweep
     raw.pop("sweep", None)
