@@ -23,7 +23,8 @@ SERVERS, ARRIVAL_RATE, SERVICE_RATE = 3, 2.4, 1.0
 
 
 def run_project(customers: int, seed: int = 1) -> float:
-    from models.queueing.mmc import MMc
+    from sim_models.queueing.mmc import MMc
+
     from sim.core import Simulation
 
     model = MMc(

@@ -1,18 +1,18 @@
 """Benchmarks of the flow-level network: max-min solve time and a 1,024-rank all-reduce.
 
 What it measures
-    * ``bench_maxmin``: wall time of one max-min recompute (:func:`models.hw.maxmin.
+    * ``bench_maxmin``: wall time of one max-min recompute (:func:`sim_models.hw.maxmin.
       maxmin_rates`) for 1k / 10k / 50k flows between random host pairs of a k=16 fat tree
       (1,024 hosts, 6,144 directed links), each flow on one ECMP path chosen uniformly
       among the equal-cost paths.  Alongside: the time per flow-hop (so the scaling curve
       is visible), the number of distinct bottleneck levels (progressive-filling rounds)
       and, as the baseline measured in the same process, the plain-Python reference
-      solver :func:`models.hw.maxmin.maxmin_rates_reference` on the smallest size.
+      solver :func:`sim_models.hw.maxmin.maxmin_rates_reference` on the smallest size.
     * ``bench_allreduce_1024``: wall time to simulate one 1,024-rank ring all-reduce
       (2,046 steps, 2 million messages) end to end on a bidirectional ring of links, and
       the ratio of simulated to closed-form time (must be 1).
     * ``flownet.flows_<n>_start_and_solve_s``: the same flows started in one batch on a
-      :class:`models.hw.flownet.FlowNetwork` and solved once (path compilation included).
+      :class:`sim_models.hw.flownet.FlowNetwork` and solved once (path compilation included).
 
 What it leaves out
     Network construction and path computation time (not part of a recompute).
@@ -29,8 +29,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
-from models.hw.maxmin import maxmin_rates, maxmin_rates_reference
+from sim_models.hw.maxmin import maxmin_rates, maxmin_rates_reference
 
 LINK_BPS = 12.5e9
 LATENCY_S = 1e-6
@@ -87,8 +86,7 @@ def _time(fn, repeat: int) -> float:
 def _flownet_solve(paths: list[np.ndarray], n_links: int) -> float:
     """Wall time for a FlowNetwork to accept all flows at t=0 and solve once."""
     import simpy
-
-    from models.hw.flownet import FlowNetwork
+    from sim_models.hw.flownet import FlowNetwork
 
     env = simpy.Environment()
     net = FlowNetwork(env, record_flows=False)
@@ -111,7 +109,7 @@ def bench_maxmin(flow_counts=(1000, 10000, 50000), quick: bool = False) -> dict[
     for n in flow_counts:
         paths, n_links = fat_tree_paths(k, n, rng)
         caps = np.full(n_links, LINK_BPS)
-        from models.hw.maxmin import to_csr
+        from sim_models.hw.maxmin import to_csr
 
         csr = to_csr(paths)
         rates = maxmin_rates(csr, caps)
@@ -132,12 +130,16 @@ def bench_maxmin(flow_counts=(1000, 10000, 50000), quick: bool = False) -> dict[
     return out
 
 
+def bench_maxmin_group(quick: bool = False) -> dict[str, float]:
+    """The ``maxmin`` group of ``sim bench``."""
+    return bench_maxmin(quick=quick)
+
+
 def bench_allreduce_1024(quick: bool = False) -> dict[str, float]:
     """Wall time of one simulated 1,024-rank ring all-reduce (256 ranks when quick)."""
     import simpy
-
-    from models.hw.collectives import closed_form, run_collective
-    from models.hw.flownet import FlowNetwork
+    from sim_models.hw.collectives import closed_form, run_collective
+    from sim_models.hw.flownet import FlowNetwork
 
     p = 256 if quick else 1024
     n_bytes = 256e6

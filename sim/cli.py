@@ -177,7 +177,7 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from bench import run_all
+    from sim.bench import run_all
 
     out = Path(args.out or ".")
     results = run_all(quick=args.quick, out_dir=out, only=args.only)

@@ -9,7 +9,8 @@ An experiment file is YAML with these top-level keys (unknown keys are errors)::
     replications: 1                 # independent runs per configuration
     stop: {duration_s: 1000, count: 50000}   # optional; whichever comes first
     params: {...}                   # validated by the model's own Params class
-    policy: {name: fifo, params: {...}}      # or just a name; optional
+    policies: {routing: ecmp, keep_alive: {name: ttl, params: {ttl_s: 600}}}  # per slot
+    policy: {name: fifo, params: {...}}      # the same, for a model with one slot
     workload: {name: ..., params: {...}}     # or just a name; optional
     sweep: {params.servers: [1, 2, 4]}       # dotted key -> list; factorial grid
     quick: {params.customers: 2000}          # overrides applied under --quick
@@ -39,10 +40,16 @@ class StopConfig(_Strict):
 
 
 class PluginRef(_Strict):
-    """A registered policy or workload by name, with its params."""
+    """A registered policy or workload by name, with its params. For a policy slot the
+    name may be left out (the slot's default is used with the params given)."""
 
-    name: str = Field(description="registered name (`sim list`)")
+    name: str | None = Field(None, description="registered name (`sim list`)")
     params: dict[str, Any] = Field(default_factory=dict, description="its params")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_only(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
 
 
 class OutputsConfig(_Strict):
@@ -68,7 +75,13 @@ class ExperimentConfig(_Strict):
     params: dict[str, Any] = Field(
         default_factory=dict, description="the model's params (see the model's table below)"
     )
-    policy: PluginRef | None = Field(None, description="policy name and params, or a name")
+    policies: dict[str, PluginRef] = Field(
+        default_factory=dict,
+        description="slot -> policy name, or {name, params}; slots left out use their default",
+    )
+    policy: PluginRef | None = Field(
+        None, description="the policy of a one-slot model: a name, or {name, params}"
+    )
     workload: PluginRef | None = Field(None, description="workload name and params, or a name")
     sweep: dict[str, list[Any]] = Field(
         default_factory=dict, description="dotted key -> list of values; factorial grid"
@@ -77,11 +90,6 @@ class ExperimentConfig(_Strict):
         default_factory=dict, description="dotted key -> value, applied under --quick"
     )
     outputs: OutputsConfig = Field(default_factory=OutputsConfig, description="what to write")
-
-    @field_validator("policy", "workload", mode="before")
-    @classmethod
-    def _name_only(cls, v: Any) -> Any:
-        return {"name": v} if isinstance(v, str) else v
 
     @field_validator("sweep")
     @classmethod
@@ -103,7 +111,7 @@ class ExperimentConfig(_Strict):
 
 
 #: Top-level keys a sweep or an override may address with a dotted key.
-SWEEPABLE_ROOTS = ("params", "policy", "workload", "stop", "replications")
+SWEEPABLE_ROOTS = ("params", "policies", "policy", "workload", "stop", "replications")
 
 #: Keys that do not change what is simulated (left out of a run's content hash).
 NON_SEMANTIC_KEYS = ("name", "description", "sweep", "quick", "outputs", "replications")

@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.events import events_scheduled
 from sim.recorder import Recorder
 from sim.rng import RandomStreams
+from sim.scope import Scope
 from sim.timeline import Timeline
 
 
@@ -51,6 +53,10 @@ class Simulation:
     def rng(self, name: str) -> np.random.Generator:
         """The random stream of component ``name`` (see :mod:`sim.rng`)."""
         return self.streams.get(name)
+
+    def scope(self, name: str) -> Scope:
+        """The :class:`~sim.scope.Scope` ``name``: streams, probes and spans under it."""
+        return Scope(self, name)
 
     def process(self, generator: Generator[Any, Any, Any]) -> simpy.Process:
         return self.env.process(generator)
@@ -96,5 +102,4 @@ class Simulation:
     @property
     def events_scheduled(self) -> int:
         """How many events were scheduled so far (SimPy's event id counter)."""
-        # Peeking consumes one id; ids only need to be increasing, so this is harmless.
-        return next(self.env._eid)  # type: ignore[attr-defined]
+        return events_scheduled(self.env)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from sim import registry
 from sim.config import NON_SEMANTIC_KEYS, SWEEPABLE_ROOTS, ExperimentConfig
 from sim.errors import ConfigError, UserError, did_you_mean
-from sim.model import Model, Params, Policy, Workload
+from sim.model import Model, Params, Policy, RunContext, Workload
 
 
 @dataclass
@@ -33,21 +33,29 @@ class Experiment:
     experiment_dir: Path
     model_cls: type[Model]
     params: Params
-    policy_cls: type[Policy] | None = None
-    policy_params: Params | None = None
+    #: slot -> (policy class, its validated params); every slot with a policy
+    slot_policies: dict[str, tuple[type[Policy], Params]] = field(default_factory=dict)
     workload_cls: type[Workload] | None = None
     workload_params: Params | None = None
     _yaml_text: str | None = field(default=None, repr=False)
 
+    @property
+    def policy_cls(self) -> type[Policy] | None:
+        """The policy class of a one-slot model (``None`` without slots)."""
+        if len(self.slot_policies) != 1:
+            return None
+        return next(iter(self.slot_policies.values()))[0]
+
     def resolved(self) -> dict[str, Any]:
         """The fully resolved configuration (defaults filled in) as plain data."""
         data = self.config.model_dump(mode="json")
+        data["model"] = self.model_cls.name
         data["params"] = self.params.model_dump(mode="json")
-        if self.policy_cls is not None:
-            data["policy"] = {
-                "name": self.policy_cls.name,
-                "params": self.policy_params.model_dump(mode="json") if self.policy_params else {},
-            }
+        data.pop("policy", None)
+        data["policies"] = {
+            slot: {"name": cls.name, "params": params.model_dump(mode="json")}
+            for slot, (cls, params) in self.slot_policies.items()
+        }
         if self.workload_cls is not None:
             data["workload"] = {
                 "name": self.workload_cls.name,
@@ -58,26 +66,32 @@ class Experiment:
         return data
 
     def content_hash(self, replication: int = 0) -> str:
-        """A hash of what is simulated (model, params, policy, workload, stop, seed) and the
-        replication index; names, descriptions and output choices do not enter it."""
+        """A hash of what is simulated (model, params, policies, workload, stop, seed) and
+        the replication index; names, descriptions and output choices do not enter it."""
         data = {k: v for k, v in self.resolved().items() if k not in NON_SEMANTIC_KEYS}
         data["replication"] = replication
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def build_model(self, quick: bool = False, seed: int = 0) -> Model:
-        from sim.model import RunContext
-
-        policy = self.policy_cls(self.policy_params) if self.policy_cls else None
-        workload = self.workload_cls(self.workload_params) if self.workload_cls else None
-        ctx = RunContext(
+    def context(self, quick: bool = False, seed: int = 0) -> RunContext:
+        return RunContext(
             experiment_dir=self.experiment_dir,
             quick=quick,
             seed=seed,
             duration_s=self.config.stop.duration_s,
             count=self.config.stop.count,
         )
-        return self.model_cls(self.params, policy=policy, workload=workload, context=ctx)
+
+    def build_model(self, quick: bool = False, seed: int = 0) -> Model:
+        """The model with its policies and workload (not yet bound to a simulation)."""
+        policies = {slot: cls(params) for slot, (cls, params) in self.slot_policies.items()}
+        workload = self.workload_cls(self.workload_params) if self.workload_cls else None
+        return self.model_cls(
+            self.params,
+            policies=policies,
+            workload=workload,
+            context=self.context(quick, seed),
+        )
 
 
 # -- YAML with line numbers ------------------------------------------------------------------
@@ -119,18 +133,17 @@ def _where(source: str, yaml_text: str | None, keys: tuple[Any, ...]) -> str:
 def _validation_error(
     exc: ValidationError,
     cls: type[BaseModel],
-    source: str,
-    yaml_text: str | None,
+    loc: Any,
     prefix: tuple[Any, ...] = (),
 ) -> ConfigError:
-    """Turn the first pydantic error into one clear line."""
+    """Turn the first pydantic error into one clear line (``loc``: a :class:`_Locator`)."""
     err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    keys = prefix + loc
+    where_keys = tuple(err["loc"])
+    keys = prefix + where_keys
     if err["type"] == "extra_forbidden":
         # find the model that forbade the key to suggest its fields
         owner: Any = cls
-        for part in loc[:-1]:
+        for part in where_keys[:-1]:
             field_info = getattr(owner, "model_fields", {}).get(part)
             ann = getattr(field_info, "annotation", None)
             owner = next(
@@ -139,17 +152,18 @@ def _validation_error(
             if owner is None:
                 break
         choices = list(getattr(owner, "model_fields", {}) or [])
-        msg = f"unknown key {loc[-1]!r}{did_you_mean(loc[-1], choices)}"
+        msg = f"unknown key {_short(where_keys[-1])!r}{did_you_mean(where_keys[-1], choices)}"
         if choices:
             msg += f"; valid keys: {', '.join(choices)}"
     elif err["type"] == "missing":
         msg = "required key is missing"
     else:
-        msg = f"{err['msg']} (got {err.get('input')!r})"
+        text = str(err["msg"]).splitlines()[0] if err.get("msg") else "invalid value"
+        msg = f"{text} (got {_short(repr(err.get('input')))})"
     more = len(exc.errors()) - 1
     if more:
         msg += f" [and {more} more problem{'s' if more > 1 else ''}]"
-    return ConfigError(msg, where=_where(source, yaml_text, keys))
+    return ConfigError(msg, where=loc(keys))
 
 
 # -- overrides -------------------------------------------------------------------------------
@@ -170,14 +184,28 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
+def _is_plugin_ref(parts: list[str], i: int) -> bool:
+    """Whether ``parts[: i + 1]`` addresses a plugin reference (which may be a bare name)."""
+    if i == 0:
+        return parts[0] in ("policy", "workload")
+    return i == 1 and parts[0] == "policies"
+
+
 def set_dotted(data: dict[str, Any], key: str, value: Any, source: str = "--set") -> None:
-    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"``, creating mappings on the way."""
+    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"``, creating mappings on the way.
+
+    A policy or workload given by a bare name (``policies: {routing: ecmp}``) becomes
+    ``{name: ecmp}`` when a key below it is set (``policies.routing.params.x``).
+    """
     parts = key.split(".")
+    if any(not part for part in parts):
+        raise ConfigError(f"cannot override {_short(key)!r}: empty part in dotted key", where=source)
     root = parts[0]
     allowed = (*SWEEPABLE_ROOTS, "seed", "model", "name", "description", "outputs")
     if root not in allowed:
         raise ConfigError(
-            f"cannot override {key!r}: unknown top-level key {root!r}{did_you_mean(root, allowed)}",
+            f"cannot override {_short(key)!r}: unknown top-level key {root!r}"
+            f"{did_you_mean(root, allowed)}",
             where=source,
         )
     node = data
@@ -185,12 +213,20 @@ def set_dotted(data: dict[str, Any], key: str, value: Any, source: str = "--set"
         nxt = node.get(part)
         if nxt is None:
             nxt = node[part] = {}
-        elif isinstance(nxt, str) and part in ("policy", "workload") and i == 0:
+        elif isinstance(nxt, str) and _is_plugin_ref(parts, i):
             nxt = node[part] = {"name": nxt}
         elif not isinstance(nxt, dict):
-            raise ConfigError(f"cannot set {key!r}: {part!r} is not a mapping", where=source)
+            raise ConfigError(
+                f"cannot set {_short(key)!r}: {part!r} is not a mapping", where=source
+            )
         node = nxt
     node[parts[-1]] = value
+
+
+def _short(text: Any, limit: int = 60) -> str:
+    """``text`` as a string of at most ``limit`` characters (long values are elided)."""
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -242,18 +278,30 @@ def apply_overrides(
     seed: int | None = None,
     quick: bool = False,
     source: str = "<experiment>",
+    origins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A copy of ``data`` with, in order, its ``quick:`` block (when ``quick``), the
-    ``KEY=VALUE`` overrides and the seed applied."""
+    ``KEY=VALUE`` overrides and the seed applied. ``origins``, if given, is filled with
+    ``dotted key -> where it came from`` so errors name ``--set`` or ``quick:``."""
     data = copy.deepcopy(data)
+    origins = origins if origins is not None else {}
     if quick:
-        for key, value in (data.get("quick") or {}).items():
-            set_dotted(data, key, value, source=f"{source}: quick")
+        block = data.get("quick") or {}
+        if not isinstance(block, dict):
+            raise ConfigError(
+                f"'quick' must be a mapping of dotted keys to values, got {type(block).__name__}",
+                where=source,
+            )
+        for key, value in block.items():
+            set_dotted(data, str(key), value, source=f"{source}: quick")
+            origins[str(key)] = f"{source}: quick: {key}"
     for text in overrides:
         key, value = parse_override(text)
         set_dotted(data, key, value)
+        origins[key] = f"--set {_short(text)}"
     if seed is not None:
         data["seed"] = seed
+        origins["seed"] = "--seed"
     return data
 
 
@@ -265,18 +313,23 @@ def from_dict(
     seed: int | None = None,
     quick: bool = False,
     yaml_text: str | None = None,
+    origins: dict[str, str] | None = None,
 ) -> Experiment:
     """Validate an experiment given as a mapping (as read from YAML)."""
-    data = apply_overrides(data, overrides, seed=seed, quick=quick, source=source)
+    origins = dict(origins or {})
+    data = apply_overrides(
+        data, overrides, seed=seed, quick=quick, source=source, origins=origins
+    )
+    loc = _Locator(source, yaml_text, origins)
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, ExperimentConfig, source, yaml_text) from None
+        raise _validation_error(exc, ExperimentConfig, loc) from None
     try:
         model_cls = registry.get_model(config.model)
     except UserError as exc:
-        raise ConfigError(exc.message, where=_where(source, yaml_text, ("model",))) from None
-    params = _validate_params(model_cls.Params, config.params, source, yaml_text, ("params",))
+        raise ConfigError(exc.message, where=loc(("model",))) from None
+    params = _validate_params(model_cls.Params, config.params, loc, ("params",))
     exp = Experiment(
         config=config,
         source=source,
@@ -285,51 +338,101 @@ def from_dict(
         params=params,
         _yaml_text=yaml_text,
     )
-    policy_ref = config.policy
-    if policy_ref is None and model_cls.default_policy:
-        from sim.config import PluginRef
-
-        policy_ref = PluginRef(name=model_cls.default_policy)
-    if policy_ref is not None:
-        if not model_cls.policy_domain:
-            raise ConfigError(
-                f"model {config.model!r} takes no policy",
-                where=_where(source, yaml_text, ("policy",)),
-            )
-        try:
-            exp.policy_cls = registry.get_policy(model_cls.policy_domain, policy_ref.name)
-        except UserError as exc:
-            raise ConfigError(
-                exc.message, where=_where(source, yaml_text, ("policy", "name"))
-            ) from None
-        exp.policy_params = _validate_params(
-            exp.policy_cls.Params, policy_ref.params, source, yaml_text, ("policy", "params")
+    exp.slot_policies = _resolve_slots(model_cls, config, loc)
+    if model_cls.workload_required and config.workload is None:
+        raise ConfigError(
+            f"model {model_cls.name!r} needs a workload (`sim list` shows them)",
+            where=loc(("workload",)),
         )
     if config.workload is not None:
+        if not config.workload.name:
+            raise ConfigError("a workload needs a name", where=loc(("workload",)))
         try:
             exp.workload_cls = registry.get_workload(config.workload.name)
         except UserError as exc:
-            raise ConfigError(
-                exc.message, where=_where(source, yaml_text, ("workload", "name"))
-            ) from None
+            raise ConfigError(exc.message, where=loc(("workload", "name"))) from None
         exp.workload_params = _validate_params(
-            exp.workload_cls.Params,
-            config.workload.params,
-            source,
-            yaml_text,
-            ("workload", "params"),
+            exp.workload_cls.Params, config.workload.params, loc, ("workload", "params")
         )
     return exp
+
+
+def _resolve_slots(
+    model_cls: type[Model], config: ExperimentConfig, loc: _Locator
+) -> dict[str, tuple[type[Policy], Params]]:
+    """Every slot's policy class and params: chosen in ``policies:`` (or ``policy:``),
+    else the slot's default."""
+    slots = model_cls.slots
+    chosen: dict[str, tuple[Any, tuple[str, ...]]] = {}
+    for slot_name, ref in config.policies.items():
+        if slot_name not in slots:
+            known = ", ".join(slots) or "none"
+            raise ConfigError(
+                f"model {model_cls.name!r} has no policy slot {slot_name!r}"
+                f"{did_you_mean(slot_name, slots)}; its slots: {known}",
+                where=loc(("policies", slot_name)),
+            )
+        chosen[slot_name] = (ref, ("policies", slot_name))
+    if config.policy is not None:
+        if not slots:
+            raise ConfigError(f"model {model_cls.name!r} takes no policy", where=loc(("policy",)))
+        if len(slots) > 1:
+            raise ConfigError(
+                f"model {model_cls.name!r} has several policy slots ({', '.join(slots)}); "
+                "choose per slot with `policies:`",
+                where=loc(("policy",)),
+            )
+        only = next(iter(slots))
+        if only in chosen:
+            raise ConfigError(
+                f"slot {only!r} is chosen twice (`policy:` and `policies.{only}`)",
+                where=loc(("policy",)),
+            )
+        chosen[only] = (config.policy, ("policy",))
+    out: dict[str, tuple[type[Policy], Params]] = {}
+    for slot_name, slot in slots.items():
+        ref, keys = chosen.get(slot_name, (None, ("policies", slot_name)))
+        name = (ref.name if ref is not None else None) or slot.default
+        if name is None:
+            if ref is not None:
+                raise ConfigError(
+                    f"slot {slot_name!r} has no default policy: give its name",
+                    where=loc(keys),
+                )
+            continue
+        try:
+            cls = registry.get_policy(slot.domain, name)
+        except UserError as exc:
+            raise ConfigError(exc.message, where=loc((*keys, "name"))) from None
+        params = _validate_params(cls.Params, ref.params if ref else {}, loc, (*keys, "params"))
+        out[slot_name] = (cls, params)
+    return out
+
+
+class _Locator:
+    """Turns a key path into "file:line: key", or names the ``--set``/``quick:`` override
+    the value came from."""
+
+    def __init__(self, source: str, yaml_text: str | None, origins: dict[str, str]):
+        self.source = source
+        self.yaml_text = yaml_text
+        self.origins = origins
+
+    def __call__(self, keys: tuple[Any, ...]) -> str:
+        dotted = ".".join(str(k) for k in keys)
+        for key in sorted(self.origins, key=len, reverse=True):
+            if dotted == key or dotted.startswith(key + "."):
+                return self.origins[key] if dotted == key else f"{self.origins[key]}: {dotted}"
+        return _where(self.source, self.yaml_text, keys)
 
 
 def _validate_params(
     cls: type[Params],
     values: dict[str, Any],
-    source: str,
-    yaml_text: str | None,
+    loc: _Locator,
     prefix: tuple[str, ...],
 ) -> Params:
     try:
         return cls.model_validate(values or {})
     except ValidationError as exc:
-        raise _validation_error(exc, cls, source, yaml_text, prefix) from None
+        raise _validation_error(exc, cls, loc, prefix) from None

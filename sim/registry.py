@@ -1,17 +1,26 @@
-"""Registry of models, policies and workloads.
+"""Registry of models, policies, workloads and benchmarks.
 
-Built-in classes register themselves with decorators when their module is imported::
+Classes register themselves with decorators when their module is imported::
 
     @model("queueing.mmc", "M/M/c and M/G/c queue, FIFO or processor sharing")
     class MMc(Model): ...
 
-    @policy("serverless", "fixed_keepalive", "keep an idle pod for a fixed time")
-    class FixedKeepAlive(Policy): ...
+    @policy("serverless.keep_alive", "ttl", "keep an idle pod for a fixed time")
+    class TTL(Policy): ...
 
-Discovery imports every module under the ``models`` package once, then the entry points
-of the groups ``sim.models``, ``sim.policies`` and ``sim.workloads``, so another
-distribution can add its own (each entry point names a module or a class; importing it
-runs its decorators).
+Discovery (once per process) imports the engine's own generic workloads, then every entry
+point of the groups ``sim.models``, ``sim.policies`` and ``sim.workloads``. An entry point
+names a module or a package; a package is walked and each of its modules imported (modules
+and folders whose name starts with ``_`` are skipped: templates, private helpers). The
+built-in models are found the same way as another distribution's: this project's
+``pyproject.toml`` declares the entry point ``sim_models = "sim_models"``.
+
+A module that fails to import is recorded with its error (:func:`failures`, shown by
+``sim list``) and does not stop discovery: commands that do not need it keep working, and
+asking for a name it would have registered says which module failed.
+
+Benchmarks behind ``sim bench`` come from the group ``sim.bench``: each entry point names a
+function ``f(quick: bool) -> dict[str, float]``.
 """
 
 from __future__ import annotations
@@ -28,11 +37,16 @@ from sim.model import Model, Policy, Workload
 T = TypeVar("T")
 
 _MODELS: dict[str, type[Model]] = {}
+_ALIASES: dict[str, str] = {}
 _POLICIES: dict[tuple[str, str], type[Policy]] = {}
 _WORKLOADS: dict[str, type[Workload]] = {}
+_FAILED: dict[str, str] = {}
 _discovered = False
 
 ENTRY_POINT_GROUPS = ("sim.models", "sim.policies", "sim.workloads")
+BENCH_GROUP = "sim.bench"
+#: Engine modules that register generic plugins (imported before the entry points).
+BUILTIN_MODULES = ("sim.workloads",)
 
 
 def _first_line(cls: type, description: str | None) -> str:
@@ -49,8 +63,11 @@ def _check_new(kind: str, key: object, existing: type | None, cls: type) -> None
             raise ValueError(f"{kind} {key!r} is registered twice ({existing} and {cls})")
 
 
-def model(name: str, description: str | None = None) -> Callable[[type[T]], type[T]]:
-    """Class decorator: register a :class:`~sim.model.Model` subclass as ``name``."""
+def model(
+    name: str, description: str | None = None, aliases: tuple[str, ...] = ()
+) -> Callable[[type[T]], type[T]]:
+    """Class decorator: register a :class:`~sim.model.Model` subclass as ``name`` (and
+    under each of ``aliases``, older names that keep working)."""
 
     def deco(cls):
         if not (isinstance(cls, type) and issubclass(cls, Model)):
@@ -59,6 +76,8 @@ def model(name: str, description: str | None = None) -> Callable[[type[T]], type
         cls.name = name
         cls.description = _first_line(cls, description)
         _MODELS[name] = cls
+        for alias in aliases:
+            _ALIASES[alias] = name
         return cls
 
     return deco
@@ -95,31 +114,88 @@ def workload(name: str, description: str | None = None) -> Callable[[type[T]], t
     return deco
 
 
+# -- discovery -----------------------------------------------------------------------------
+
+
+def _import(name: str) -> object | None:
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # a broken module must not break unrelated commands
+        _FAILED[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return None
+
+
+def import_tree(module_name: str) -> None:
+    """Import a module and, if it is a package, every module below it (skipping names
+    that start with ``_``); failures are recorded, not raised."""
+    mod = _import(module_name)
+    path = getattr(mod, "__path__", None)
+    if mod is None or path is None:
+        return
+
+    def onerror(name: str) -> None:
+        _FAILED.setdefault(name, "could not be imported while walking its package")
+
+    for info in pkgutil.walk_packages(path, prefix=f"{module_name}.", onerror=onerror):
+        parts = info.name[len(module_name) + 1 :].split(".")
+        if any(p.startswith("_") or p in ("tests", "conftest") for p in parts):
+            continue
+        _import(info.name)
+
+
+def _load_entry_point(ep) -> None:
+    value = getattr(ep, "value", "") or ""
+    if value and ":" not in value:
+        import_tree(value.strip())
+        return
+    try:
+        ep.load()
+    except Exception as exc:
+        _FAILED[f"entry point {ep.name}"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
 def discover() -> None:
-    """Import the built-in models and the entry points (once)."""
+    """Import the engine's generic plugins and every entry point (once per process)."""
     global _discovered
     if _discovered:
         return
     _discovered = True
-    import models
-
-    for info in pkgutil.walk_packages(models.__path__, prefix="models."):
-        leaf = info.name.rsplit(".", 1)[-1]
-        if leaf.startswith("_") or leaf in ("tests", "conftest"):
-            continue
-        importlib.import_module(info.name)
+    for name in BUILTIN_MODULES:
+        import_tree(name)
     for group in ENTRY_POINT_GROUPS:
         for ep in importlib.metadata.entry_points(group=group):
-            ep.load()
+            _load_entry_point(ep)
+
+
+def failures() -> dict[str, str]:
+    """Modules that failed to import during discovery, with their error."""
+    discover()
+    return dict(_FAILED)
+
+
+def _failure_hint() -> str:
+    if not _FAILED:
+        return ""
+    names = ", ".join(sorted(_FAILED)[:3])
+    return f"; note: {len(_FAILED)} module(s) failed to import ({names}; `sim list` shows why)"
+
+
+# -- look-ups ------------------------------------------------------------------------------
+
+
+def canonical_model_name(name: str) -> str:
+    discover()
+    return _ALIASES.get(name, name)
 
 
 def get_model(name: str) -> type[Model]:
     discover()
     try:
-        return _MODELS[name]
+        return _MODELS[_ALIASES.get(name, name)]
     except KeyError:
         raise UnknownNameError(
-            f"unknown model {name!r}{did_you_mean(name, _MODELS)}; `sim list` shows them"
+            f"unknown model {name!r}{did_you_mean(name, [*_MODELS, *_ALIASES])}; "
+            f"`sim list` shows them{_failure_hint()}"
         ) from None
 
 
@@ -131,7 +207,7 @@ def get_policy(domain: str, name: str) -> type[Policy]:
         names = [n for d, n in _POLICIES if d == domain]
         raise UnknownNameError(
             f"unknown {domain} policy {name!r}{did_you_mean(name, names)}; "
-            f"known: {', '.join(sorted(names)) or 'none'}"
+            f"known: {', '.join(sorted(names)) or 'none'}{_failure_hint()}"
         ) from None
 
 
@@ -141,13 +217,19 @@ def get_workload(name: str) -> type[Workload]:
         return _WORKLOADS[name]
     except KeyError:
         raise UnknownNameError(
-            f"unknown workload {name!r}{did_you_mean(name, _WORKLOADS)}; `sim list` shows them"
+            f"unknown workload {name!r}{did_you_mean(name, _WORKLOADS)}; "
+            f"`sim list` shows them{_failure_hint()}"
         ) from None
 
 
 def models_() -> dict[str, type[Model]]:
     discover()
     return dict(sorted(_MODELS.items()))
+
+
+def aliases() -> dict[str, str]:
+    discover()
+    return dict(sorted(_ALIASES.items()))
 
 
 def policies() -> dict[tuple[str, str], type[Policy]]:
@@ -158,3 +240,14 @@ def policies() -> dict[tuple[str, str], type[Policy]]:
 def workloads() -> dict[str, type[Workload]]:
     discover()
     return dict(sorted(_WORKLOADS.items()))
+
+
+def benchmarks() -> dict[str, Callable[[bool], dict[str, float]]]:
+    """The benchmark groups of ``sim bench`` (entry-point group ``sim.bench``), by name."""
+    out: dict[str, Callable[[bool], dict[str, float]]] = {}
+    for ep in importlib.metadata.entry_points(group=BENCH_GROUP):
+        try:
+            out[ep.name] = ep.load()
+        except Exception as exc:
+            _FAILED[f"benchmark {ep.name}"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return dict(sorted(out.items()))

@@ -28,6 +28,7 @@ import pandas as pd
 from sim import experiment as experiment_mod
 from sim.errors import UnknownNameError, UserError, did_you_mean
 from sim.results import atomic_write_text, write_csv
+from sim.stats import mean_ci, ok_rows
 
 CLAIM_COLUMNS = [
     "paper",
@@ -132,7 +133,7 @@ def run_outcome(path: Path, out_dir: Path, quick: bool, workers: int, progress=N
     exp = experiment_mod.load(path, quick=quick)
     if exp.config.sweep:
         res = run_sweep(path, out_dir, quick=quick, workers=workers, progress=progress)
-        ok = res.table[res.table["status"] == "ok"] if "status" in res.table else res.table
+        ok = ok_rows(res.table)
         numeric = ok.select_dtypes("number").mean(numeric_only=True).to_dict()
         return Outcome(path.stem, numeric, res.table, out_dir, res.figures, list(exp.config.sweep))
     result = run_experiment(exp, out_dir, quick=quick)
@@ -240,7 +241,7 @@ HIDDEN_COLUMNS = {"run_id", "replication", "status", "error", "seed", "wall_time
 def sweep_digest(table: pd.DataFrame, swept: list[str], max_metrics: int = 8) -> pd.DataFrame:
     """One row per grid point: the swept values, the finished runs, and the main metrics
     (means, and plain metrics) averaged over replications, with a 95% half-width."""
-    ok = table[table["status"] == "ok"] if "status" in table else table
+    ok = ok_rows(table)
     metrics = [
         c
         for c in ok.select_dtypes("number").columns
@@ -252,11 +253,9 @@ def sweep_digest(table: pd.DataFrame, swept: list[str], max_metrics: int = 8) ->
     g = ok.groupby(swept, sort=False)
     out = g.size().rename("runs ok").reset_index()
     for m in metrics:
-        mean, sd, n = g[m].mean().values, g[m].std(ddof=1).values, g[m].count().values
-        half = 1.96 * sd / np.sqrt(n)
+        stats = [mean_ci(grp[m].to_numpy()) for _, grp in g]
         out[m] = [
-            _fmt(float(a)) + (f" ± {b:.2g}" if k > 1 and np.isfinite(b) and b > 0 else "")
-            for a, b, k in zip(mean, half, n, strict=True)
+            _fmt(a) + (f" ± {b:.2g}" if np.isfinite(b) and b > 0 else "") for a, b in stats
         ]
     return out
 

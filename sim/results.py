@@ -91,16 +91,10 @@ def write_yaml(path: Path, obj: Any) -> Path:
 
 
 def save_figure(fig: Any, path: Path, dpi: int = 120) -> Path:
-    """Save a matplotlib figure atomically as PNG and close it."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure atomically as PNG and close it (see :mod:`sim.plots`)."""
+    from sim.plots import save_figure as _save
 
-    def write(p: Path) -> None:
-        fig.savefig(p, dpi=dpi, bbox_inches="tight", format="png")
-
-    try:
-        return _atomic(path, write)
-    finally:
-        plt.close(fig)
+    return _save(fig, path, dpi)
 
 
 def git_sha(start: Path | None = None) -> str | None:

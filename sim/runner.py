@@ -35,6 +35,7 @@ from sim.results import (
     write_yaml,
 )
 from sim.rng import derive_seed
+from sim.stats import mean_ci
 
 
 @dataclass
@@ -56,7 +57,7 @@ def simulate(exp: Experiment, replication: int = 0, quick: bool = False) -> tupl
     seed = run_seed(exp, replication)
     sim = Simulation(seed, trace=exp.config.outputs.trace)
     model = exp.build_model(quick=quick, seed=seed)
-    model.sim = sim
+    model.attach(sim)
     model.build(sim)
     sim.run(duration_s=exp.config.stop.duration_s, count=exp.config.stop.count)
     return model, sim
@@ -98,6 +99,10 @@ def run_replication(
         write_yaml(out_dir / "config.yaml", exp.resolved())
         for name, frame in tables.items():
             write_parquet(out_dir / f"{name}.parquet", frame)
+        if exp.config.outputs.tables:
+            for name, columnar in sim.recorder.columnar.items():
+                if name not in tables:
+                    columnar.write(out_dir / f"{name}.parquet")
         if exp.config.outputs.figures:
             manifest["figures"] = [p.name for p in model.figures(out_dir)]
         manifest["files"] = [p.name for p in model.files(out_dir)]
@@ -109,29 +114,19 @@ def run_replication(
 
 
 def combine_replications(summaries: list[dict[str, float]]) -> dict[str, float]:
-    """Mean over replications plus a 95% Student-t half-width per metric."""
-    from statistics import NormalDist
-
+    """Mean over replications plus a 95% Student-t half-width per metric
+    (:func:`sim.stats.mean_ci`)."""
     keys = list(dict.fromkeys(k for s in summaries for k in s))
     n = len(summaries)
     out: dict[str, float] = {}
     for k in keys:
         vals = np.array([s.get(k, math.nan) for s in summaries], dtype=float)
-        out[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
+        mean, half = mean_ci(vals)
+        out[k] = mean
         if n > 1:
-            sd = float(np.nanstd(vals, ddof=1)) if np.isfinite(vals).sum() > 1 else math.nan
-            z = _t_quantile(n - 1) if n < 31 else NormalDist().inv_cdf(0.975)
-            out[f"{k}.ci95"] = z * sd / math.sqrt(n)
+            out[f"{k}.ci95"] = half
     out["replications"] = float(n)
     return out
-
-
-def _t_quantile(dof: int) -> float:
-    """97.5% quantile of Student's t (table for small dof; no SciPy needed)."""
-    table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-             2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-             2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
-    return table[min(dof, len(table)) - 1]
 
 
 def run_experiment(

@@ -99,7 +99,7 @@ def expand(
         except UserError as exc:
             exp, error = None, str(exc)
         columns = _param_columns(exp) if exp is not None else {}
-        columns.update(point)
+        columns.update({k: _scalar(v) for k, v in point.items()})
         for rep in range(reps):
             run_id = exp.content_hash(rep) if exp is not None else _bad_id(point, rep)
             specs.append(
@@ -121,12 +121,24 @@ def expand(
 
 
 def _param_columns(exp: experiment_mod.Experiment) -> dict[str, Any]:
-    """The model's scalar params as ``params.<name>`` columns of the sweep table."""
-    cols = {}
+    """The model's scalar params as ``params.<name>`` columns of the sweep table, and each
+    slot's policy as ``policies.<slot>``."""
+    cols: dict[str, Any] = {}
     for key, value in exp.params.model_dump(mode="json").items():
         if isinstance(value, str | int | float | bool) or value is None:
             cols[f"params.{key}"] = value
+    for slot, (cls, _params) in exp.slot_policies.items():
+        cols[f"policies.{slot}"] = cls.name
     return cols
+
+
+def _scalar(value: Any) -> Any:
+    """A sweep value as a table cell: scalars as they are, anything else as JSON text."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _with_point(raw: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:

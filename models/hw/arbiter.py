@@ -52,6 +52,7 @@ from pydantic import Field
 
 from sim.model import Params, Policy
 from sim.registry import policy
+from sim.scope import Scope, scope_of
 
 COMPUTE, COMM = False, True  # queue keys: is the burst communication?
 
@@ -124,7 +125,10 @@ class _Transfer:
 
 
 class HBMArbiter:
-    """Memory controller: a bandwidth server with a pluggable arbitration policy."""
+    """Memory controller: a bandwidth server with a pluggable arbitration policy.
+
+    With a traced ``scope``, every burst is a span on the track ``<scope>/<origin>``.
+    """
 
     def __init__(
         self,
@@ -136,6 +140,7 @@ class HBMArbiter:
         window_bursts: int = 16,
         latency_s: float = 0.0,
         compute_origins: tuple[str, ...] = ("gemm",),
+        scope: Scope | None = None,
     ):
         if bandwidth_Bps <= 0 or burst_bytes <= 0 or window_bursts < 1:
             raise ValueError("bandwidth_Bps, burst_bytes and window_bursts must be positive")
@@ -143,6 +148,7 @@ class HBMArbiter:
         self.policy = policy if policy is not None else FCFS()
         self.burst_bytes, self.window_bursts, self.latency_s = burst_bytes, window_bursts, latency_s
         self.compute_origins = frozenset(compute_origins)
+        self.scope = scope_of(scope)
         self.stats: dict[str, OriginStats] = {}
         self.busy_s = 0.0
         self._q: dict[bool, deque] = {COMPUTE: deque(), COMM: deque()}
@@ -227,7 +233,11 @@ class HBMArbiter:
             st.queue_delay_s += delay
             st.max_queue_delay_s = max(st.max_queue_delay_s, delay)
             service = b * tr.cost / self.bandwidth_Bps
+            t0 = env.now
             yield env.timeout(service)
+            if self.scope.tracing:
+                self.scope.span("write" if tr.write else "read", t0, env.now, track=tr.origin,
+                                args={"bytes": b})  # fmt: skip
             self.busy_s += service
             st.bursts += 1
             if tr.write:

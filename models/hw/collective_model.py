@@ -1,14 +1,16 @@
-"""Registered model ``collective``: one collective operation on a flow-level network.
+"""Registered model ``hw.collective`` (alias ``collective``): one collective operation on a
+flow-level network.
 
 What it models
     One all-reduce, reduce-scatter or all-gather of ``message_bytes`` per rank, run by one
-    of the algorithms of :mod:`models.hw.collectives` on one of the topologies of
-    :mod:`models.hw.topology`, every link at ``link_bandwidth_GBps`` per direction with
+    of the algorithms of :mod:`sim_models.hw.collectives` on one of the topologies of
+    :mod:`sim_models.hw.topology`, every link at ``link_bandwidth_GBps`` per direction with
     ``link_latency_s`` one-way latency.  Messages are flows of a
-    :class:`models.hw.flownet.FlowNetwork` (max-min fair sharing), routed by
-    :class:`models.hw.routing.Router` (``ecmp``: a hash of each connection's 5-tuple with
-    a source port from the random stream ``collective.ecmp``; ``shortest_path``:
-    deterministic).  Reports time, algorithm bandwidth and nccl-tests bus bandwidth.
+    :class:`sim_models.hw.flownet.FlowNetwork` (max-min fair sharing), routed by the policy in
+    the ``routing`` slot (:mod:`sim_models.hw.routing_policies`; default ``ecmp``: a hash of
+    each connection's 5-tuple with a source port from the stream
+    ``hw.collective.routing.ports``).  Reports time, algorithm bandwidth and nccl-tests
+    bus bandwidth.
 
 Topologies (rank ``r`` runs on host ``h{r}``)
     ``ring``: bidirectional ring of ``ranks`` hosts; ``fully_connected``: a link per host
@@ -20,13 +22,13 @@ Topologies (rank ``r`` runs on host ``h{r}``)
     consecutive ranks (on ``leaf_spine``: the hosts of one leaf).
 
 What it leaves out
-    Everything :mod:`models.hw.collectives` and :mod:`models.hw.flownet` leave out
+    Everything :mod:`sim_models.hw.collectives` and :mod:`sim_models.hw.flownet` leave out
     (compute, protocol overheads, packets); heterogeneous links (one bandwidth and latency
     for every link: NVLink vs network is not distinguished here).
 
 Units and constants
     ``link_bandwidth_GBps`` in 1e9 bytes/s per direction; latency in seconds.  Defaults
-    (12.5 GB/s = 100 Gb/s, 1 us per link) are illustrative, as in :mod:`models.hw.topology`.
+    (12.5 GB/s = 100 Gb/s, 1 us per link) are illustrative, as in :mod:`sim_models.hw.topology`.
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ from typing import Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
+from sim_models.hw import topology as topo
+from sim_models.hw.collectives import CollectiveResult, is_power_of_two, run_collective
+from sim_models.hw.flownet import FlowNetwork
+from sim_models.hw.routing import path_links
+from sim_models.hw.routing_policies import DOMAIN as ROUTING_DOMAIN
 
-from models.hw import topology as topo
-from models.hw.collectives import CollectiveResult, is_power_of_two, run_collective
-from models.hw.flownet import FlowNetwork
-from models.hw.routing import Router
-from sim.model import Model, Params
+from sim.model import Model, Params, Slot
 from sim.registry import model
+from sim.stats import ok_rows
 
 MAX_DENSE_RANKS = 256  # fully_connected topology and direct algorithm: O(p^2) links/flows
 
@@ -56,9 +60,15 @@ def fat_tree_k(hosts: int) -> int:
     return k
 
 
-@model("collective", "one collective (all-reduce, reduce-scatter, all-gather) on a flow network")
+@model(
+    "hw.collective",
+    "one collective (all-reduce, reduce-scatter, all-gather) on a flow network",
+    aliases=("collective",),
+)
 class CollectiveModel(Model):
     """One collective on a flow-level network; time, algbw and busbw (nccl-tests)."""
+
+    slots = {"routing": Slot(ROUTING_DOMAIN, "ecmp", "path of each message's connection")}
 
     class Params(Params):
         collective: Literal["allreduce", "reduce_scatter", "all_gather"] = "allreduce"
@@ -75,7 +85,6 @@ class CollectiveModel(Model):
         )
         spines: int | None = Field(None, ge=1, description="leaf_spine spines (default g)")
         chunks: int = Field(1, ge=1, description="tree pipeline chunks (1 = not pipelined)")
-        routing: Literal["ecmp", "shortest_path"] = "ecmp"
 
         @model_validator(mode="after")
         def _compatible(self):
@@ -124,16 +133,16 @@ class CollectiveModel(Model):
         p = self.params
         self.sim = sim
         G = self.graph()
-        self.net = FlowNetwork(sim.env, record_flows=False)
+        self.net = FlowNetwork(sim.env, record_flows=False, scope=self.scope.child("net"))
         topo.load_into_flownet(G, self.net)
         hosts = topo.endpoints(G)[: p.ranks]
-        router = Router(G, p.routing, rng=sim.rng("collective.ecmp"))
+        router = self.policies["routing"]
+        router.setup(G)
 
         def route(src, dst):
             if G.has_edge(src, dst):
                 return [(src, dst)]
-            nodes = router.route((src, dst), src, dst)
-            return list(zip(nodes[:-1], nodes[1:], strict=True))
+            return path_links(router.route((src, dst), src, dst))
 
         self.result = None
 
@@ -148,6 +157,7 @@ class CollectiveModel(Model):
                     p.message_bytes,
                     gpus_per_node=p.gpus_per_node,
                     chunks=p.chunks,
+                    scope=self.scope,
                 )
             )
 
@@ -196,7 +206,7 @@ def nccl_table(df: pd.DataFrame) -> pd.DataFrame:
     need = {"params.message_bytes", "time_s", "algbw_GBps", "busbw_GBps"}
     if df.empty or not need <= set(df.columns):
         return pd.DataFrame()
-    data = df[df["status"] == "ok"] if "status" in df.columns else df
+    data = ok_rows(df)
     keys = [
         c
         for c in ("params.topology", "params.algorithm", "params.collective", "params.ranks")
@@ -219,12 +229,7 @@ def busbw_figure(df: pd.DataFrame, out_path: str | Path) -> Path | None:
     ``busbw_GBps``.  Rows of several replications are averaged.  Returns the PNG path, or
     ``None`` when the columns are missing.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sim.results import save_figure
+    from sim.plots import new_figure, save_figure
 
     def col(name: str) -> str | None:
         for c in (f"params.{name}", name):
@@ -235,8 +240,8 @@ def busbw_figure(df: pd.DataFrame, out_path: str | Path) -> Path | None:
     size_c, topo_c = col("message_bytes"), col("topology")
     if df.empty or size_c is None or "busbw_GBps" not in df.columns:
         return None
-    data = df[df["status"] == "ok"] if "status" in df.columns else df
-    fig, ax = plt.subplots(figsize=(6, 4))
+    data = ok_rows(df)
+    fig, ax = new_figure()
     groups = data.groupby(topo_c) if topo_c is not None else [("all", data)]
     for name, g in groups:
         line = g.groupby(size_c)["busbw_GBps"].mean().sort_index()

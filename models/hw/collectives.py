@@ -3,7 +3,7 @@
 What it models
     The communication pattern of the classic collective algorithms, each as a sequence of
     *steps*; a step is a set of point-to-point messages started together as flows on a
-    :class:`models.hw.flownet.FlowNetwork`.  Every message's time is therefore the path's
+    :class:`sim_models.hw.flownet.FlowNetwork`.  Every message's time is therefore the path's
     propagation latency (the alpha term, taken from the network, not a parameter) plus its
     transfer time at the max-min rate it gets while sharing links with the other messages
     of the step (and with any other traffic on the network).
@@ -65,8 +65,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sim_models.hw.flownet import FlowNetwork, PathSet
 
-from models.hw.flownet import FlowNetwork, PathSet
+from sim.scope import Scope, scope_of
 
 COLLECTIVES = ("allreduce", "reduce_scatter", "all_gather")
 ALGORITHMS = ("ring", "halving_doubling", "direct", "tree", "hierarchical")
@@ -291,14 +292,17 @@ def run_schedule(
     schedule: Schedule,
     collective: str,
     message_bytes: float,
+    scope: Scope | None = None,
 ) -> Generator[Any, Any, CollectiveResult]:
     """SimPy process body: run ``schedule`` step by step; returns a CollectiveResult.
 
     ``hosts[r]`` is the network node of rank ``r``; ``route(src_host, dst_host)`` returns
     the path (sequence of link names or ids of ``net``).  Use as
-    ``env.process(run_schedule(...))``.
+    ``env.process(run_schedule(...))``.  With a ``scope``, each step is a span on the
+    track ``<scope>/<collective>`` of the trace.
     """
     env = net.env
+    scope = scope_of(scope)
     if len(hosts) != schedule.ranks:
         raise ValueError(f"{len(hosts)} hosts for {schedule.ranks} ranks")
     pathsets: dict[int, PathSet] = {}
@@ -329,6 +333,9 @@ def run_schedule(
         t_start[i] = env.now
         yield net.start_flows(ps, st.size_bytes)
         t_end[i] = env.now
+        if scope.tracing:
+            scope.span(f"{st.phase} step {i}", t_start[i], t_end[i], track=collective,
+                       args={"messages": len(ps), "size_bytes": st.size_bytes})  # fmt: skip
         phases.append(st.phase)
         msgs[i] = len(ps)
         sizes[i] = st.size_bytes
@@ -355,6 +362,7 @@ def run_collective(
     *,
     gpus_per_node: int = 1,
     chunks: int = 1,
+    scope: Scope | None = None,
 ) -> Generator[Any, Any, CollectiveResult]:
     """SimPy process body: build the schedule and run it (see :func:`run_schedule`)."""
     sched = make_schedule(
@@ -365,7 +373,7 @@ def run_collective(
         gpus_per_node=gpus_per_node,
         chunks=chunks,
     )
-    return run_schedule(net, hosts, route, sched, collective, message_bytes)
+    return run_schedule(net, hosts, route, sched, collective, message_bytes, scope=scope)
 
 
 # -- closed forms (references for tests) ------------------------------------------------------

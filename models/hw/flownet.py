@@ -4,7 +4,7 @@ What it models
     A set of directed links, each with a capacity (bytes/s, per direction) and a
     propagation latency (s).  A *flow* moves ``size_bytes`` along a fixed path of links.
     At every instant the active flows get the weighted max-min fair rates of
-    :func:`models.hw.maxmin.maxmin_rates` (optionally capped per flow); rates are
+    :func:`sim_models.hw.maxmin.maxmin_rates` (optionally capped per flow); rates are
     recomputed whenever a flow starts, a flow finishes its transfer, or a link's capacity
     changes (:meth:`FlowNetwork.set_capacity`: 0 is a failure, a smaller value a
     degradation).  A flow over a zero-capacity link gets rate 0 and stalls until the
@@ -55,15 +55,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
+from sim_models.hw.maxmin import maxmin_rates
 
-from models.hw.maxmin import maxmin_rates
+from sim.events import at_end_of_instant
+from sim.scope import Scope, scope_of
 
 #: Relative remaining-bytes tolerance under which a flow counts as finished.
 SIZE_RTOL = 1e-9
 #: Relative (to simulated time) time tolerance under which a flow counts as finished.
 TIME_RTOL = 1e-12
-#: Priority of the end-of-instant recompute (SimPy uses 0 = URGENT, 1 = NORMAL).
-_LATE = 2
 #: Per-flow arrays of the active set (compacted together when flows complete).
 _FLOW_COLUMNS = (
     "_fid",
@@ -110,16 +110,6 @@ class Flow(simpy.Event):
         self.end_s: float | None = None
 
 
-class _Instant(simpy.Event):
-    """An already-triggered event scheduled at the current time with a given priority."""
-
-    def __init__(self, env: simpy.Environment, priority: int):
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, priority)
-
-
 class FlowNetwork:
     """Links with capacities and latencies; flows at max-min fair rates (see module doc).
 
@@ -127,11 +117,16 @@ class FlowNetwork:
     ----------
     env: the SimPy environment.
     record_flows: keep one record per completed flow (see :meth:`flow_table`).
+    scope: where the network records (:class:`sim.scope.Scope`); when the run is traced,
+        every completed flow is a span on the track of its first link.
     """
 
-    def __init__(self, env: simpy.Environment, record_flows: bool = True):
+    def __init__(
+        self, env: simpy.Environment, record_flows: bool = True, scope: Scope | None = None
+    ):
         self.env = env
         self.record_flows = record_flows
+        self.scope = scope_of(scope)
         self._names: dict[Hashable, int] = {}
         self._link_names: list[Hashable] = []
         self._cap_list: list[float] = []
@@ -329,7 +324,7 @@ class FlowNetwork:
     def _mark_dirty(self) -> None:
         if not self._dirty:
             self._dirty = True
-            _Instant(self.env, _LATE).callbacks.append(self._recompute)
+            at_end_of_instant(self.env, self._recompute)
 
     def _advance(self) -> None:
         """Move byte counters from the last update to now at the current rates."""
@@ -419,6 +414,8 @@ class FlowNetwork:
             self._records.append(
                 (fids, gids, self._start[done], np.full(fids.size, now), ends, self._size[done])
             )
+        if self.scope.tracing:
+            self._trace_flows(done, fids, ends)
         keep = ~done
         ent_keep = ~ent_done
         for name in _FLOW_COLUMNS:
@@ -437,6 +434,20 @@ class FlowNetwork:
             if rec[1] == 0:
                 del self._groups[g]
                 self._fire(rec)
+
+    def _trace_flows(self, done: np.ndarray, fids: np.ndarray, ends: np.ndarray) -> None:
+        """One span per completed flow, on the track of the flow's first link."""
+        ptr = np.zeros(self._lens.size + 1, dtype=np.int64)
+        np.cumsum(self._lens, out=ptr[1:])
+        first = self._idx[ptr[:-1][done]]
+        starts = self._start[done]
+        sizes = self._size[done]
+        for fid, lid, t0, t1, size in zip(
+            fids.tolist(), first.tolist(), starts.tolist(), ends.tolist(), sizes.tolist(),
+            strict=True,
+        ):
+            self.scope.span(f"flow {fid}", t0, t1, track=str(self._link_names[lid]),
+                            args={"bytes": size})  # fmt: skip
 
     def _fire(self, rec: list) -> None:
         ev, _, end, flow = rec

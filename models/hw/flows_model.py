@@ -1,23 +1,24 @@
-"""The ``network.flows`` model: a set of flows over a topology, sharing links max-min fairly.
+"""The ``hw.flows`` model (alias ``network.flows``): a set of flows over a topology, sharing links max-min fairly.
 
 What it models
     Flows listed in a CSV file (id, source, destination, size, start time, optionally an
     explicit path) cross a topology read from a link-list CSV
-    (:func:`models.hw.topology.from_csv`). Each flow starts at its ``start_s`` on a fixed
+    (:func:`sim_models.hw.topology.from_csv`). Each flow starts at its ``start_s`` on a fixed
     path and shares every link it crosses with the other active flows at max-min fair
-    rates (:class:`models.hw.flownet.FlowNetwork`). The model reports when each flow
+    rates (:class:`sim_models.hw.flownet.FlowNetwork`). The model reports when each flow
     ends.
 
 Routing
-    A flow with a ``path`` (node names joined by ``>``) follows it. Otherwise, with
-    ``routing: shortest_path``, it follows the fewest-hop path, ties broken by the
-    lexicographically smallest node sequence; with ``routing: ecmp`` it follows the
-    equal-cost path chosen by a stable hash of its 5-tuple, the source port drawn from
-    ``sim.rng("ecmp")`` once per flow in file order (:mod:`models.hw.routing`). Paths are
-    chosen when the model is built and never change.
+    A flow with a ``path`` (node names joined by ``>``) follows it (it is pinned). Otherwise
+    the policy in the ``routing`` slot chooses (:mod:`sim_models.hw.routing_policies`):
+    ``shortest_path`` (the default) follows the fewest-hop path, ties broken by the
+    lexicographically smallest node sequence; ``ecmp`` follows the equal-cost path chosen
+    by a stable hash of its 5-tuple, the source port drawn from the stream
+    ``hw.flows.routing.ports`` once per flow in file order; ``pinned`` requires every flow
+    to have a path. Paths are chosen when the model is built and never change.
 
 How latency enters a flow's end time
-    As decided by :mod:`models.hw.flownet`: a flow occupies bandwidth from ``start_s``
+    As decided by :mod:`sim_models.hw.flownet`: a flow occupies bandwidth from ``start_s``
     until its last byte has been sent at its (time-varying) max-min rate; the summed
     one-way latency of the links on its path is then added once:
     ``end_s = start_s + transfer time + sum(latency_s on the path)``. A lone flow of ``B``
@@ -25,7 +26,7 @@ How latency enters a flow's end time
     ``start_s + B / C + L``. In-flight bytes do not hold capacity during the latency.
 
 What it leaves out
-    Everything :mod:`models.hw.flownet` leaves out (packets, queues, congestion-control
+    Everything :mod:`sim_models.hw.flownet` leaves out (packets, queues, congestion-control
     transients, loss) and any rerouting: a flow keeps its path. Flows have no
     dependencies on one another.
 
@@ -49,21 +50,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import networkx as nx
 import numpy as np
 import pandas as pd
+from pydantic import Field
+from sim_models.hw import topology as topo
+from sim_models.hw.flownet import FlowNetwork
+from sim_models.hw.routing import check_path, path_links
+from sim_models.hw.routing_policies import DOMAIN as ROUTING_DOMAIN
 
-from models.hw import topology as topo
-from models.hw.flownet import FlowNetwork
-from models.hw.routing import Router, check_path
 from sim.core import Simulation
 from sim.errors import DataError, did_you_mean
-from sim.model import Model, Params
+from sim.model import Model, Params, Slot
 from sim.recorder import summarize
 from sim.registry import model
 from sim.results import write_csv_rows
+from sim.traces import check_data_path, csv_field, csv_number, csv_rows, open_text, require_columns
 
 FLOW_COLUMNS = ("id", "src", "dst", "bytes", "start_s")
 PATH_SEPARATOR = ">"
@@ -91,31 +94,29 @@ def read_flows(path: str | Path, G: nx.DiGraph) -> list[FlowSpec]:
     a duplicate id, a bad or negative number, an unknown node, a flow from a node to
     itself, or a path that does not follow existing links from ``src`` to ``dst``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("flows file not found", where=str(path))
+    path = check_data_path(path, "flows file")
     flows: list[FlowSpec] = []
     seen: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = topo.csv_rows(fh, path)
+    with open_text(path) as fh:
+        rows = csv_rows(fh, path)
         header, line = next(rows, (None, 0))
         if header is None:
             raise DataError(
                 "empty flows file (expected header " + ",".join(FLOW_COLUMNS) + "[,path])",
                 where=str(path),
             )
-        idx = topo.require_columns(header, FLOW_COLUMNS, path, line)
+        idx = require_columns(header, FLOW_COLUMNS, path, line)
         path_col = idx.get("path")
         for row, line in rows:
             where = f"{path}:{line}"
-            fid = topo.csv_field(row, idx["id"], where)
+            fid = csv_field(row, idx["id"], where)
             if not fid:
                 raise DataError("empty flow id", where=where)
             if fid in seen:
                 raise DataError(f"duplicate flow id {fid!r} (first on line {seen[fid]})", where)
             seen[fid] = line
-            src = topo.csv_field(row, idx["src"], where)
-            dst = topo.csv_field(row, idx["dst"], where)
+            src = csv_field(row, idx["src"], where)
+            dst = csv_field(row, idx["dst"], where)
             for label, node in (("src", src), ("dst", dst)):
                 if node not in G:
                     raise DataError(
@@ -124,10 +125,10 @@ def read_flows(path: str | Path, G: nx.DiGraph) -> list[FlowSpec]:
                     )
             if src == dst:
                 raise DataError(f"flow {fid!r} goes from {src!r} to itself", where=where)
-            size = topo.csv_number(row, idx["bytes"], "bytes", where)
+            size = csv_number(row, idx["bytes"], "bytes", where)
             if size < 0:
                 raise DataError(f"bytes must be non-negative, got {size:g}", where=where)
-            start = topo.csv_number(row, idx["start_s"], "start_s", where)
+            start = csv_number(row, idx["start_s"], "start_s", where)
             if start < 0:
                 raise DataError(f"start_s must be non-negative, got {start:g}", where=where)
             hops: tuple[str, ...] = ()
@@ -146,14 +147,19 @@ def _num(x: float) -> str:
     return "" if math.isnan(x) else repr(float(x))
 
 
-@model("network.flows", "flows from a CSV over a CSV topology, max-min fair sharing")
+@model(
+    "hw.flows",
+    "flows from a CSV over a CSV topology, max-min fair sharing",
+    aliases=("network.flows",),
+)
 class FlowsModel(Model):
     """Flows from a CSV file over a link-list topology, at max-min fair rates."""
 
+    slots = {"routing": Slot(ROUTING_DOMAIN, "shortest_path", "path of each flow")}
+
     class Params(Params):
-        topology_file: str = "data/topology.csv"
-        flows_file: str = "data/flows.csv"
-        routing: Literal["shortest_path", "ecmp"] = "shortest_path"
+        topology_file: str = Field("data/topology.csv", min_length=1, max_length=4096)
+        flows_file: str = Field("data/flows.csv", min_length=1, max_length=4096)
 
     def build(self, sim: Simulation) -> None:
         self.sim = sim
@@ -162,10 +168,10 @@ class FlowsModel(Model):
         flows_path = self.context.resolve(p.flows_file)
         self.graph = G = topo.from_csv(topo_path)
         self.flows = flows = read_flows(flows_path, G)
-        self.net = net = FlowNetwork(sim.env)
+        self.net = net = FlowNetwork(sim.env, scope=self.scope.child("net"))
         link_ids = topo.load_into_flownet(G, net)
-        rng = sim.rng("ecmp") if p.routing == "ecmp" else None
-        self.router = router = Router(G, p.routing, rng=rng)
+        self.router = router = self.policies["routing"]
+        router.setup(G)
         self.paths: list[tuple[str, ...]] = []
         for f in flows:
             if f.path:
@@ -177,11 +183,13 @@ class FlowsModel(Model):
                     f"no route from {f.src!r} to {f.dst!r} in {topo_path}",
                     where=f"{flows_path}:{f.line}",
                 ) from None
+            except ValueError as exc:
+                raise DataError(str(exc), where=f"{flows_path}:{f.line}") from None
             self.paths.append(hops)
         n = len(flows)
         self.start_s = np.array([f.start_s for f in flows], dtype=float)
         self.end_s = np.full(n, np.nan)
-        link_paths = [[link_ids[e] for e in zip(h[:-1], h[1:], strict=False)] for h in self.paths]
+        link_paths = [[link_ids[e] for e in path_links(h)] for h in self.paths]
 
         # One timer per distinct start time; it starts every flow of that instant.
         by_start: dict[float, list[int]] = {}

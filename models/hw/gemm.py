@@ -39,13 +39,8 @@ import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from models.hw.gpu import GPUSpec
-
-#: Bytes per element of each dtype name used in ``GPUSpec.peak_flops``.
-DTYPE_BYTES: dict[str, int] = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+from sim_models.hw.specs import DTYPE_BYTES, GPUSpec
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,16 @@
 What it models
     * :class:`GPUSpec`: compute units (CUs on AMD, SMs on NVIDIA), clock, dense peak FLOP/s
       per dtype, device-memory capacity and bandwidth, L2 size. Catalog entries with sources
-      live in :mod:`models.hw.catalog.gpus`.
+      live in :mod:`sim_models.hw.catalog.gpus`.
     * :class:`GPU`: the CUs form a ``simpy.Container``. A kernel takes some CUs for its
       duration. CU partitioning (T3, PAPERS.md section 1, 2: a share of CUs reserved for a
       communication kernel) is :meth:`GPU.reserve_cus` before the GEMM starts; the GEMM then
-      runs on the CUs left. :meth:`GPU.gemm` runs a GEMM wave by wave (:mod:`models.hw.gemm`)
+      runs on the CUs left. :meth:`GPU.gemm` runs a GEMM wave by wave (:mod:`sim_models.hw.gemm`)
       and calls ``on_wave`` / ``on_tile`` when a wave's output tiles are written, which is
       what T3's tracker needs.
     * DRAM traffic: without an ``hbm`` server, a wave takes ``max(compute, bytes / bw)``
-      (the roofline). With one (:class:`models.hw.arbiter.HBMArbiter` or a
-      :class:`models.hw.memory.MemoryDevice`), a wave issues its reads and writes to it as
+      (the roofline). With one (:class:`sim_models.hw.arbiter.HBMArbiter` or a
+      :class:`sim_models.hw.memory.MemoryDevice`), a wave issues its reads and writes to it as
       origin ``"gemm"`` when it starts and ends when both the compute and the traffic are
       done, so other traffic (communication, NMC updates) slows memory-bound waves.
 
@@ -26,74 +26,17 @@ Units: Hz, FLOP/s, bytes, bytes/s, seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import simpy
+from sim_models.hw.gemm import GemmPlan, GemmShape, Tile, Wave, plan_gemm
+from sim_models.hw.specs import GPUSpec, spec_from_cus
 
-from models.hw.gemm import GemmPlan, GemmShape, Tile, Wave, plan_gemm
+from sim.scope import Scope, scope_of
 
-
-@dataclass(frozen=True)
-class GPUSpec:
-    name: str
-    compute_units: int
-    clock_Hz: float
-    peak_flops: Mapping[str, float]  # dense (no sparsity), whole GPU, per dtype
-    hbm_capacity_bytes: float  # device memory (HBM; GDDR6 on the A10)
-    hbm_bandwidth_Bps: float
-    l2_bytes: float
-    source: str = ""
-    notes: str = ""
-
-    def peak(self, dtype: str) -> float:
-        try:
-            return self.peak_flops[dtype]
-        except KeyError:
-            raise ValueError(
-                f"{self.name} has no {dtype!r} peak; it has {sorted(self.peak_flops)}"
-            ) from None
-
-    def flops_per_cycle_per_cu(self, dtype: str) -> float:
-        return self.peak(dtype) / (self.compute_units * self.clock_Hz)
-
-    def with_compute_units(self, compute_units: int) -> GPUSpec:
-        """Same CU design and memory with a different CU count (T3 Sec 7.5: 2x CUs)."""
-        f = compute_units / self.compute_units
-        return replace(
-            self,
-            name=f"{self.name}_{compute_units}cu",
-            compute_units=compute_units,
-            peak_flops={k: v * f for k, v in self.peak_flops.items()},
-        )
-
-
-def spec_from_cus(
-    name: str,
-    *,
-    compute_units: int,
-    clock_Hz: float,
-    flops_per_cycle_per_cu: Mapping[str, float],
-    hbm_capacity_bytes: float,
-    hbm_bandwidth_Bps: float,
-    l2_bytes: float,
-    source: str = "",
-    notes: str = "",
-) -> GPUSpec:
-    """A spec whose peaks are ``CUs x clock x FLOPs/cycle/CU``."""
-    peaks = {k: compute_units * clock_Hz * v for k, v in flops_per_cycle_per_cu.items()}
-    return GPUSpec(
-        name,
-        compute_units,
-        clock_Hz,
-        peaks,
-        hbm_capacity_bytes,
-        hbm_bandwidth_Bps,
-        l2_bytes,
-        source,
-        notes,
-    )
+__all__ = ["GPU", "GPUSpec", "GemmResult", "MemoryServer", "spec_from_cus"]
 
 
 class MemoryServer(Protocol):
@@ -129,7 +72,10 @@ class GemmResult:
 
 
 class GPU:
-    """A GPU in a SimPy environment: a pool of CUs and an optional HBM server."""
+    """A GPU in a SimPy environment: a pool of CUs and an optional HBM server.
+
+    With a traced ``scope``, every GEMM wave is a span on the track ``<scope>/<origin>``.
+    """
 
     def __init__(
         self,
@@ -138,8 +84,10 @@ class GPU:
         *,
         hbm: MemoryServer | None = None,
         name: str = "gpu",
+        scope: Scope | None = None,
     ):
         self.env, self.spec, self.hbm, self.name = env, spec, hbm, name
+        self.scope = scope_of(scope)
         self.cus = simpy.Container(env, capacity=spec.compute_units, init=spec.compute_units)
 
     @property
@@ -196,7 +144,9 @@ class GPU:
         env = self.env
         yield self.cus.get(plan.cus)
         result = GemmResult(plan, start_s=env.now)
-        for wave in plan.waves:
+        scope = self.scope
+        for w_index, wave in enumerate(plan.waves):
+            t0 = env.now
             if self.hbm is None:
                 yield env.timeout(wave.time_s(plan.bandwidth_Bps))
             else:
@@ -208,6 +158,10 @@ class GPU:
                     ]
                 )
             result.wave_end_s.append(env.now)
+            if scope.tracing:
+                scope.span(f"{origin} wave {w_index}", t0, env.now, track=origin,
+                           args={"tiles": len(wave.tiles), "read_bytes": wave.read_bytes,
+                                 "write_bytes": wave.write_bytes})  # fmt: skip
             if on_wave is not None:
                 on_wave(wave, env.now)
             if on_tile is not None:

@@ -15,7 +15,7 @@ What it models
 
 What it leaves out
     Credit-based flow control, TLP/flit packetisation at packet level, link training,
-    congestion inside switches (the flow network in :mod:`models.hw.maxmin` handles shared
+    congestion inside switches (the flow network in :mod:`sim_models.hw.maxmin` handles shared
     fabrics), IOMMU/ATS costs, and the size-dependent DMA ramp seen on real hardware beyond
     the fixed per-call overhead.
 
@@ -47,9 +47,12 @@ Sources of constants
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import simpy
+from sim_models.hw.specs import LinkSpec
+
+from sim.scope import Scope, scope_of
 
 #: PCIe per-lane signalling rate in transfers/s, by generation (PCI-SIG Base Specs).
 PCIE_GTPS: dict[int, float] = {1: 2.5e9, 2: 5e9, 3: 8e9, 4: 16e9, 5: 32e9, 6: 64e9}
@@ -84,31 +87,6 @@ def pcie_tlp_efficiency(
     return max_payload_bytes / (max_payload_bytes + overhead_bytes)
 
 
-@dataclass(frozen=True)
-class LinkSpec:
-    """One direction of a full-duplex link."""
-
-    name: str
-    bandwidth_Bps: float  # per direction, after line coding
-    latency_s: float = 0.0
-    efficiency: float = 1.0  # protocol efficiency applied on top of bandwidth_Bps
-    source: str = ""
-
-    @property
-    def effective_Bps(self) -> float:
-        return self.bandwidth_Bps * self.efficiency
-
-    @property
-    def bidirectional_Bps(self) -> float:
-        return 2 * self.bandwidth_Bps
-
-    def transfer_time_s(self, nbytes: float) -> float:
-        return self.latency_s + nbytes / self.effective_Bps
-
-    def with_efficiency(self, efficiency: float) -> LinkSpec:
-        return replace(self, efficiency=efficiency)
-
-
 def pcie_link(generation: int, lanes: int = 16, *, efficiency: float = 1.0) -> LinkSpec:
     """A PCIe link direction (latency 0: DMA setup costs live in :class:`DMAEngine`)."""
     return LinkSpec(
@@ -118,65 +96,6 @@ def pcie_link(generation: int, lanes: int = 16, *, efficiency: float = 1.0) -> L
         source=f"PCIe {generation}.0 Base Spec: {PCIE_GTPS[generation] / 1e9:g} GT/s/lane, "
         f"coding efficiency {PCIE_ENCODING[generation]:.4f}",
     )
-
-
-@dataclass(frozen=True)
-class NVLinkGen:
-    """An NVLink generation: bandwidth of one link and links per GPU."""
-
-    generation: int
-    link_Bps: float  # one link, one direction
-    links_per_gpu: int
-    source: str = ""
-
-    @property
-    def gpu_Bps(self) -> float:
-        """Per-GPU aggregate, one direction."""
-        return self.link_Bps * self.links_per_gpu
-
-    @property
-    def gpu_bidirectional_Bps(self) -> float:
-        return 2 * self.gpu_Bps
-
-    def link_spec(self, links: int | None = None, *, latency_s: float = 0.0) -> LinkSpec:
-        n = self.links_per_gpu if links is None else links
-        return LinkSpec(
-            name=f"nvlink{self.generation}_x{n}",
-            bandwidth_Bps=self.link_Bps * n,
-            latency_s=latency_s,
-            source=self.source,
-        )
-
-
-@dataclass(frozen=True)
-class NICSpec:
-    """A NIC: ``ports`` ports of ``port_Gbps`` each. With several ports bonded, one flow
-    is hashed onto one port (LACP-style), so it gets at most one port's rate."""
-
-    name: str
-    port_Gbps: float
-    ports: int = 1
-    latency_s: float = 0.0
-    source: str = ""
-
-    @property
-    def port_Bps(self) -> float:
-        return self.port_Gbps * 1e9 / 8
-
-    @property
-    def bandwidth_Bps(self) -> float:
-        """Aggregate line rate of all ports, one direction."""
-        return self.port_Bps * self.ports
-
-    @property
-    def per_flow_max_Bps(self) -> float:
-        return self.port_Bps
-
-    def bonded(self, ports: int, name: str | None = None) -> NICSpec:
-        return replace(self, name=name or f"{ports}x{self.port_Gbps:g}g", ports=ports)
-
-    def link_spec(self) -> LinkSpec:
-        return LinkSpec(self.name, self.bandwidth_Bps, self.latency_s, source=self.source)
 
 
 # ---- DMA ------------------------------------------------------------------------------
@@ -217,7 +136,8 @@ class DMAEngine:
     """``engines`` DMA engines serving copy requests FIFO over one link direction.
 
     ``channel`` is the link direction (a ``simpy.Resource`` of capacity 1); pass the same
-    one to several ``DMAEngine`` objects to make them share a direction.
+    one to several ``DMAEngine`` objects to make them share a direction. With a traced
+    ``scope``, every copy (from request to completion) is a span on ``<scope>/<tag>``.
     """
 
     def __init__(
@@ -229,10 +149,12 @@ class DMAEngine:
         engines: int = 1,
         channel: simpy.Resource | None = None,
         name: str = "dma",
+        scope: Scope | None = None,
     ):
         if engines < 1:
             raise ValueError("engines must be >= 1")
         self.env, self.link, self.name = env, link, name
+        self.scope = scope_of(scope)
         self.call_overhead_s = call_overhead_s
         self.engines = simpy.Resource(env, capacity=engines)
         self.channel = channel if channel is not None else simpy.Resource(env, capacity=1)
@@ -250,6 +172,7 @@ class DMAEngine:
 
     def _copy(self, nbytes: float, tag: str):
         env = self.env
+        t_request = env.now
         with self.engines.request() as engine:
             yield engine
             yield env.timeout(self.call_overhead_s)
@@ -265,4 +188,6 @@ class DMAEngine:
         s.link_busy_s += busy
         s.last_done_s = env.now
         s.per_tag_bytes[tag] = s.per_tag_bytes.get(tag, 0.0) + nbytes
+        if self.scope.tracing:
+            self.scope.span(f"copy {tag}", t_request, env.now, track=tag, args={"bytes": nbytes})
         return env.now

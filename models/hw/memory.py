@@ -4,7 +4,7 @@ reduces incoming data in place (near-memory compute, "op-and-store").
 What it models
     * :class:`MemorySpec`: capacity, bandwidth, latency of a device.
     * :class:`MemoryDevice`: a SimPy component whose channel is an
-      :class:`~models.hw.arbiter.HBMArbiter` (bandwidth server with an arbitration policy);
+      :class:`~sim_models.hw.arbiter.HBMArbiter` (bandwidth server with an arbitration policy);
       ``read``/``write`` take ``latency_s + queueing + bytes / bandwidth``. Capacity is a
       byte counter (:meth:`MemoryDevice.allocate` / :meth:`MemoryDevice.free`). Channel
       bytes are counted by origin (``gemm``, ``rs``, ``dma``, ...).
@@ -20,7 +20,7 @@ What it leaves out
     Banks, rows, refresh, channel interleaving, caching, and NUMA effects on the host.
 
 Assumptions and sources of constants
-    * HBM of a GPU: capacity and bandwidth from its :class:`~models.hw.gpu.GPUSpec`
+    * HBM of a GPU: capacity and bandwidth from its :class:`~sim_models.hw.gpu.GPUSpec`
       (catalog sources). Latency 500 ns [A]: order of magnitude of GPU DRAM load latency
       reported by microbenchmark studies (several hundred ns); it does not affect throughput.
     * ``nmc_extra_occupancy = 0.5`` [A]: the per-update cost was not recovered from the T3
@@ -30,7 +30,7 @@ Assumptions and sources of constants
       204.8 GB/s; DDR5-4800, 8 channels: 307.2 GB/s (JEDEC JESD79-5). Idle latency 100 ns [A]
       (typical measured local-socket latency, 80-120 ns).
     * CXL memory expander on a PCIe 5.0 x16 link: 63 GB/s per direction (PCIe 5.0 x16 after
-      128b/130b, see :mod:`models.hw.links`); latency 250 ns [A]: roughly 2-3x local DRAM,
+      128b/130b, see :mod:`sim_models.hw.links`); latency 250 ns [A]: roughly 2-3x local DRAM,
       the range reported for real CXL devices (Sun et al., "Demystifying CXL Memory with
       Genuine CXL-Ready Systems and Devices", MICRO 2023). Bandwidth counts reads and writes
       together, a simplification of a full-duplex link.
@@ -40,29 +40,15 @@ Units: bytes, seconds, bytes/s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import simpy
+from sim_models.hw.arbiter import ArbiterPolicy, HBMArbiter
+from sim_models.hw.links import pcie_bandwidth_Bps
+from sim_models.hw.specs import GiB, GPUSpec, MemorySpec
 
-from models.hw.arbiter import ArbiterPolicy, HBMArbiter
-from models.hw.gpu import GPUSpec
-from models.hw.links import pcie_bandwidth_Bps
+from sim.scope import Scope, scope_of
 
-GiB = 2**30
+__all__ = ["GiB", "MemorySpec", "MemoryDevice", "ComputeEnhancedMemory", "hbm_spec"]
 
-
-@dataclass(frozen=True)
-class MemorySpec:
-    name: str
-    kind: str  # "hbm" | "dram" | "cxl"
-    capacity_bytes: float
-    bandwidth_Bps: float
-    latency_s: float
-    source: str = ""
-
-    def access_time_s(self, nbytes: float) -> float:
-        """Unloaded time of one access of ``nbytes``."""
-        return self.latency_s + nbytes / self.bandwidth_Bps
 
 
 HBM_LATENCY_S = 500e-9  # [A], see module docstring
@@ -117,8 +103,10 @@ class MemoryDevice:
         burst_bytes: float = 64 * 1024,
         window_bursts: int = 16,
         compute_origins: tuple[str, ...] = ("gemm",),
+        scope: Scope | None = None,
     ):
         self.env, self.spec = env, spec
+        self.scope = scope_of(scope)
         self.channel = HBMArbiter(
             env,
             spec.bandwidth_Bps,
@@ -127,6 +115,7 @@ class MemoryDevice:
             window_bursts=window_bursts,
             latency_s=spec.latency_s,
             compute_origins=compute_origins,
+            scope=self.scope,
         )
         self.used_bytes = 0.0
 

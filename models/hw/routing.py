@@ -1,7 +1,7 @@
 """Routing over a topology graph: shortest paths, ECMP, bonded ports and pinned paths.
 
 What it models
-    How a connection's path through a :func:`models.hw.topology` graph is chosen:
+    How a connection's path through a :func:`sim_models.hw.topology` graph is chosen:
 
     * **shortest path**: fewest hops; among equal-hop paths the lexicographically smallest
       node sequence (so the choice never depends on insertion order or on a hash seed);
@@ -10,7 +10,7 @@ What it models
       the source port is drawn per connection from a ``numpy.random.Generator``, as a
       RoCEv2 sender varies the UDP source port to give the fabric entropy;
     * **bonded ports**: a NIC with several ports (``ports`` node attribute, uplinks with
-      a ``port`` edge attribute, see :func:`models.hw.topology.dual_tor`) picks its egress
+      a ``port`` edge attribute, see :func:`sim_models.hw.topology.dual_tor`) picks its egress
       port by another stable hash of the same 5-tuple, like Linux bonding's ``layer3+4``
       transmit hash; ECMP then chooses among the paths leaving by that port;
     * **pinning**: :meth:`Router.pin` fixes a connection's path explicitly, overriding
@@ -22,7 +22,7 @@ What it leaves out
     possibly the same one at every tier, which correlates their choices. Here one
     well-mixed hash picks a whole path uniformly from the equal-cost set, which equals
     independent uniform per-hop choices on the Clos topologies of
-    :mod:`models.hw.topology` (every equal-cost path set there is a product of per-hop
+    :mod:`sim_models.hw.topology` (every equal-cost path set there is a product of per-hop
     choices).
 
 Assumptions and constants

@@ -13,7 +13,7 @@ What it models
     inside a server) and :func:`dual_tor` (the same with dual-port NICs, each port on a
     different ToR of its rail, as in Alibaba HPN). :func:`from_csv` reads a link list;
     :func:`to_csv` writes one; :func:`load_into_flownet` creates one link of a
-    :class:`models.hw.flownet.FlowNetwork` per directed edge.
+    :class:`sim_models.hw.flownet.FlowNetwork` per directed edge.
 
 What it leaves out
     Switch buffers, queueing delay, per-packet serialisation, switch-internal bandwidth
@@ -53,9 +53,7 @@ Units and default constants (illustrative; a caller passes the values of its sys
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +61,14 @@ import networkx as nx
 
 from sim.errors import DataError
 from sim.results import write_csv_rows
+from sim.traces import (
+    check_data_path,
+    csv_field,
+    csv_number,
+    csv_rows,
+    open_text,
+    require_columns,
+)
 
 ENDPOINT_KINDS = frozenset({"host", "gpu"})
 """Node kinds that send and receive flows."""
@@ -345,7 +351,7 @@ def dual_tor(
     As :func:`multi_rail`, but every rail ``g`` has two ToRs ``tor{g}.0`` and ``tor{g}.1``
     and every NIC has two ports (edge attribute ``port`` 0 and 1), port ``p`` on ToR
     ``tor{g}.{p}``, each at ``port_Bps`` (default 200 Gb/s). The bond's port for a
-    connection is chosen by :func:`models.hw.routing.bond_port`.
+    connection is chosen by :func:`sim_models.hw.routing.bond_port`.
     """
     return _rail_cluster(
         f"dual_tor({nodes},{gpus_per_node})", nodes, gpus_per_node, 2, port_Bps,
@@ -364,11 +370,9 @@ def from_csv(path: str | Path) -> nx.DiGraph:
     the file and line for a missing file, a missing column, an empty file, a bad number,
     a self-loop or a link given twice.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("topology file not found", where=str(path))
+    path = check_data_path(path, "topology file")
     G = nx.DiGraph(name=path.stem)
-    with path.open(newline="", encoding="utf-8") as fh:
+    with open_text(path) as fh:
         rows = csv_rows(fh, path)
         header, line = next(rows, (None, 0))
         if header is None:
@@ -425,56 +429,10 @@ def to_csv(G: nx.DiGraph, path: str | Path) -> Path:
     return write_csv_rows(path, CSV_COLUMNS, rows)
 
 
-def csv_rows(fh, path: Path) -> Iterator[tuple[list[str], int]]:
-    """Non-blank, non-comment rows with their (1-based) line numbers, fields stripped."""
-    reader = csv.reader(fh)
-    start = 1
-    try:
-        for row in reader:
-            line = start
-            start = reader.line_num + 1
-            cells = [c.strip() for c in row]
-            if not any(cells) or cells[0].startswith("#"):
-                continue
-            yield cells, line
-    except csv.Error as exc:
-        raise DataError(f"malformed CSV: {exc}", where=f"{path}:{reader.line_num}") from None
-
-
-def require_columns(
-    header: list[str], required: Iterable[str], path: Path, line: int
-) -> dict[str, int]:
-    idx = {name: i for i, name in enumerate(header)}
-    missing = [c for c in required if c not in idx]
-    if missing:
-        raise DataError(
-            f"missing column(s) {', '.join(missing)}; header is {','.join(header)}",
-            where=f"{path}:{line}",
-        )
-    return idx
-
-
-def csv_field(row: list[str], i: int, where: str) -> str:
-    if i >= len(row):
-        raise DataError(f"row has {len(row)} fields, expected at least {i + 1}", where=where)
-    return row[i]
-
-
-def csv_number(row: list[str], i: int, name: str, where: str) -> float:
-    text = csv_field(row, i, where)
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{name} is not a number: {text!r}", where=where) from None
-    if not math.isfinite(value):
-        raise DataError(f"{name} must be finite, got {text!r}", where=where)
-    return value
-
-
 # -- flow network -------------------------------------------------------------------------
 def load_into_flownet(G: nx.DiGraph, net: Any) -> dict[tuple[Any, Any], int]:
     """Add one link per directed edge ``(u, v)`` of ``G`` to ``net`` (a
-    :class:`models.hw.flownet.FlowNetwork`), named ``(u, v)``, with the edge's
+    :class:`sim_models.hw.flownet.FlowNetwork`), named ``(u, v)``, with the edge's
     ``bandwidth_Bps`` and ``latency_s``; return ``{(u, v): link id}``.
 
     Start flows with the returned link ids rather than the ``(u, v)`` names when node

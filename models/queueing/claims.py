@@ -7,8 +7,10 @@ column holds the closed-form value, computed from the experiment's parameters.
 
 from __future__ import annotations
 
-from models.queueing import theory
+from sim_models.queueing import theory
+
 from sim.reproduce import Claim, Outcome, Paper, register_paper
+from sim.stats import ok_rows
 
 
 def _erlang_c_wait(oc: Outcome) -> float:
@@ -17,7 +19,8 @@ def _erlang_c_wait(oc: Outcome) -> float:
 
 def _sweep_mean(oc: Outcome, metric: str, arrival_rate: float) -> float:
     t = oc.table
-    rows = t[(t["status"] == "ok") & (t["params.arrival_rate"] == arrival_rate)]
+    t = ok_rows(t)
+    rows = t[t["params.arrival_rate"] == arrival_rate]
     if rows.empty:
         raise ValueError(f"no finished run at arrival_rate={arrival_rate}")
     return float(rows[metric].mean())

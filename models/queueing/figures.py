@@ -7,31 +7,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sim_models.queueing import theory
 
-from models.queueing import theory
-from sim.results import save_figure
+from sim.plots import new_figure, save_figure
+from sim.stats import group_ci, ok_rows
 
 
 def wait_vs_utilization(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """One line per server count: Erlang-C (line) and the sweep's mean waits (points with
     95% intervals when the sweep has replications)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     need = {"params.servers", "params.service_rate", "wait_s.mean", "offered_utilization"}
     if table.empty or not need <= set(table.columns):
         return []
-    ok = table[table.get("status", "ok") == "ok"] if "status" in table else table
-    fig, ax = plt.subplots(figsize=(6, 4))
+    ok = ok_rows(table)
+    fig, ax = new_figure()
     for (servers, mu), group in ok.groupby(["params.servers", "params.service_rate"]):
-        g = group.groupby("offered_utilization")["wait_s.mean"]
-        mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-        half = (1.96 * sd / np.sqrt(n)).fillna(0.0)
-        ax.errorbar(mean.index, mean.values, yerr=half.values, fmt="o", ms=4, capsize=2,
+        stats = group_ci(group.groupby("offered_utilization")["wait_s.mean"])
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["ci95"], fmt="o", ms=4, capsize=2,
                     label=f"simulated, c={servers}")  # fmt: skip
-        rho = np.linspace(0.05, min(0.97, float(mean.index.max()) + 0.02), 200)
+        rho = np.linspace(0.05, min(0.97, float(stats.index.max()) + 0.02), 200)
         erl = [theory.mmc_mean_wait(int(servers), r * servers * mu, mu) for r in rho]
         ax.plot(rho, erl, "-", lw=1, label=f"Erlang-C, c={servers}")
     ax.set_xlabel("utilization ρ = λ / (c μ)")
@@ -47,17 +41,12 @@ def wait_cdf(
     waits: np.ndarray, erlang: tuple[int, float, float] | None, out_dir: Path
 ) -> list[Path]:
     """Empirical CDF of the waiting time; Erlang-C's CDF when ``erlang`` = (c, lambda, mu)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from sim.recorder import cdf
 
     if len(waits) == 0:
         return []
     emp = cdf(waits)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = new_figure()
     ax.step(emp["value"], emp["cdf"], where="post", label="simulated")
     if erlang is not None:
         c, lam, mu = erlang

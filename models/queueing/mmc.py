@@ -7,6 +7,12 @@ discipline ``fifo`` (one queue, first come first served) or ``ps`` (processor sh
 n customers present each is served at rate min(1, servers/n)). ``customers`` arrivals are
 generated; the run ends when they have all left (or at the experiment's stop condition).
 
+Arrivals come from the model's workload when the experiment names one (``workload: poisson``
+or ``workload: {name: trace, params: {path: ..., columns: [service_s]}}``): at most
+``customers`` arrivals are taken from it, and an arrival's ``service_s`` column, if the
+workload has one, is its service requirement. Without a workload the model makes its own
+Poisson arrivals at ``arrival_rate`` (the registered ``poisson`` workload).
+
 What it leaves out: balking, reneging, finite buffers, server heterogeneity.
 
 Statistics skip the first ``warmup_fraction`` of customers (by arrival order), so that the
@@ -30,11 +36,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
+from sim_models.queueing import distributions, theory
 
-from models.queueing import distributions, theory
+from sim.events import call_later
 from sim.model import Model, Params
-from sim.recorder import cdf
+from sim.recorder import cdf, summarize
 from sim.registry import model
+from sim.workload import ArrivalFeed, Arrivals
+from sim.workloads import PoissonArrivals
 
 BLOCK = 65_536
 
@@ -85,20 +94,19 @@ class MMc(Model):
         p = self.params
         self.sim = sim
         self.env = sim.env
-        rng_a, rng_s = sim.rng("arrivals"), sim.rng("service")
+        rng_s = self.scope.rng("service")
         mean_s = 1.0 / p.service_rate
-        self._gaps = _Draws(lambda n: rng_a.exponential(1.0 / p.arrival_rate, n))
         self._work = _Draws(
             lambda n: distributions.draw(rng_s, p.service_distribution, mean_s, p.service_cv, n)
         )
         self._warmup = int(p.customers * p.warmup_fraction)
-        self._wait = sim.recorder.probe("wait_s")
-        self._response = sim.recorder.probe("response_s")
+        self._wait = self.scope.probe("wait_s")
+        self._response = self.scope.probe("response_s")
         self._arrived = 0
         self._busy = 0
         self._busy_area = 0.0
         self._last_change = 0.0
-        self._trace = sim.timeline.enabled
+        self._trace = self.scope.tracing
         self._idle_servers = list(range(p.servers - 1, -1, -1))  # used only when tracing
         self._server_of: dict[int, int] = {}
         if p.discipline == "fifo":
@@ -110,58 +118,68 @@ class MMc(Model):
             self._vt_at = 0.0  # real time at which _virtual was last advanced
             self._generation = 0
             self._on_arrival = self._ps_arrival
-        self._schedule_arrival()
+        source = self.workload
+        if source is None:
+            source = PoissonArrivals(
+                PoissonArrivals.Params(rate_per_s=p.arrival_rate, count=p.customers)
+            )
+            source.bind(self.scope.child("workload"), self.context)
+        self.feed = ArrivalFeed(sim.env, self._capped(source.batches()), self._arrival)
+
+    def _capped(self, batches):
+        """At most ``customers`` arrivals from the workload."""
+        left = self.params.customers
+        for batch in batches:
+            if len(batch) >= left:
+                yield Arrivals(batch.time_s[:left], {k: v[:left] for k, v in batch.columns.items()})
+                return
+            left -= len(batch)
+            yield batch
 
     # -- shared bookkeeping --------------------------------------------------------------
     def _set_busy(self, busy: int) -> None:
-        now = self.env._now
+        now = self.env.now
         self._busy_area += self._busy * (now - self._last_change)
         self._last_change = now
         self._busy = busy
 
-    def _schedule_arrival(self) -> None:
-        if self._arrived >= self.params.customers:
-            return
-        ev = self.env.timeout(self._gaps.next())
-        ev.callbacks.append(self._arrival)
-
-    def _arrival(self, _ev) -> None:
+    def _arrival(self, batch: Arrivals, i: int) -> None:
         index = self._arrived
         self._arrived += 1
-        self._schedule_arrival()
-        self._on_arrival(index)
+        service = batch.columns.get("service_s")
+        self._on_arrival(index, float(service[i]) if service is not None else None)
 
     def _done(self, index: int, arrival_t: float, wait: float) -> None:
         if index >= self._warmup:
             self._wait.record(wait)
-            self._response.record(self.env._now - arrival_t)
+            self._response.record(self.env.now - arrival_t)
         self.sim.completed()
 
     # -- FIFO ----------------------------------------------------------------------------
-    def _fifo_arrival(self, index: int) -> None:
-        now = self.env._now
+    def _fifo_arrival(self, index: int, work: float | None) -> None:
+        now = self.env.now
         if self._busy < self.params.servers:
             self._set_busy(self._busy + 1)
-            self._fifo_start(index, now, now)
+            self._fifo_start(index, now, now, work)
         else:
-            self._queue.append((index, now))
+            self._queue.append((index, now, work))
 
-    def _fifo_start(self, index: int, arrival_t: float, now: float) -> None:
-        work = self._work.next()
-        ev = self.env.timeout(work, (index, arrival_t, now - arrival_t))
-        ev.callbacks.append(self._fifo_departure)
+    def _fifo_start(self, index: int, arrival_t: float, now: float, work: float | None) -> None:
+        if work is None:
+            work = self._work.next()
+        call_later(self.env, work, self._fifo_departure, (index, arrival_t, now - arrival_t))
         if self._trace:
             server = self._server_of[index] = self._idle_servers.pop()
             self.sim.timeline.span(f"customer {index}", now, now + work, track=f"server {server}")
 
     def _fifo_departure(self, ev) -> None:
-        index, arrival_t, wait = ev._value
+        index, arrival_t, wait = ev.value
         self._done(index, arrival_t, wait)
         if self._trace:
             self._idle_servers.append(self._server_of.pop(index))
         if self._queue:
-            nxt, nxt_arrival = self._queue.popleft()
-            self._fifo_start(nxt, nxt_arrival, self.env._now)
+            nxt, nxt_arrival, nxt_work = self._queue.popleft()
+            self._fifo_start(nxt, nxt_arrival, self.env.now, nxt_work)
         else:
             self._set_busy(self._busy - 1)
 
@@ -171,7 +189,7 @@ class MMc(Model):
         return min(1.0, self.params.servers / n) if n else 0.0
 
     def _ps_advance(self) -> None:
-        now = self.env._now
+        now = self.env.now
         self._virtual += self._ps_rate() * (now - self._vt_at)
         self._vt_at = now
 
@@ -182,42 +200,46 @@ class MMc(Model):
             return
         finish_v = self._ps_heap[0][0]
         delay = max(0.0, (finish_v - self._virtual) / self._ps_rate())
-        ev = self.env.timeout(delay, self._generation)
-        ev.callbacks.append(self._ps_departure)
+        call_later(self.env, delay, self._ps_departure, self._generation)
 
-    def _ps_arrival(self, index: int) -> None:
+    def _ps_arrival(self, index: int, work: float | None) -> None:
         self._ps_advance()
-        work = self._work.next()
-        heapq.heappush(self._ps_heap, (self._virtual + work, index, self.env._now, work))
+        if work is None:
+            work = self._work.next()
+        heapq.heappush(self._ps_heap, (self._virtual + work, index, self.env.now, work))
         self._ps_reschedule()
 
     def _ps_departure(self, ev) -> None:
-        if ev._value != self._generation:
+        if ev.value != self._generation:
             return  # superseded by a later arrival or departure
         self._ps_advance()
         eps = 1e-12 * max(1.0, abs(self._virtual))
         while self._ps_heap and self._ps_heap[0][0] <= self._virtual + eps:
             _, index, arrival_t, work = heapq.heappop(self._ps_heap)
-            self._done(index, arrival_t, (self.env._now - arrival_t) - work)
+            self._done(index, arrival_t, (self.env.now - arrival_t) - work)
         self._ps_reschedule()
 
     # -- results -------------------------------------------------------------------------
     def summary(self) -> dict[str, float]:
         p = self.params
         self._set_busy(self._busy)  # close the busy-time integral at the current time
-        rec = self.sim.recorder
-        out = rec.summary(["wait_s", "response_s"])
+        out = summarize(self._wait.values(), "wait_s")
+        out.update(summarize(self._response.values(), "response_s"))
         elapsed = self.env.now
         out["utilization.mean"] = self._busy_area / (p.servers * elapsed) if elapsed else math.nan
         out["customers"] = float(self.sim.done_count)
-        out["offered_utilization"] = p.arrival_rate / (p.servers * p.service_rate)
+        if self.workload is None:
+            out["offered_utilization"] = p.arrival_rate / (p.servers * p.service_rate)
         ref = self.reference()
         out.update({f"{k}.theory": v for k, v in ref.items()})
         return out
 
     def reference(self) -> dict[str, float]:
-        """Closed-form values for this configuration where one exists (empty otherwise)."""
+        """Closed-form values for this configuration where one exists (empty otherwise, and
+        always empty when a workload drives the queue)."""
         p = self.params
+        if self.workload is not None:
+            return {}
         mean_s = 1.0 / p.service_rate
         cv = distributions.effective_cv(p.service_distribution, p.service_cv)
         if p.discipline == "fifo" and p.service_distribution == "exponential":
@@ -235,27 +257,25 @@ class MMc(Model):
         return {}
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        rec = self.sim.recorder
+        wait, response = self._wait.values(), self._response.values()
         return {
-            "customers": pd.DataFrame(
-                {"wait_s": rec.values("wait_s"), "response_s": rec.values("response_s")}
-            ),
-            "wait_cdf": cdf(rec.values("wait_s")),
-            "response_cdf": cdf(rec.values("response_s")),
+            "customers": pd.DataFrame({"wait_s": wait, "response_s": response}),
+            "wait_cdf": cdf(wait),
+            "response_cdf": cdf(response),
         }
 
     def figures(self, out_dir: Path) -> list[Path]:
         """The waiting-time CDF, with Erlang-C's where the queue is M/M/c FIFO."""
-        from models.queueing.figures import wait_cdf
+        from sim_models.queueing.figures import wait_cdf
 
         p = self.params
         exact = p.discipline == "fifo" and p.service_distribution == "exponential"
-        ref = (p.servers, p.arrival_rate, p.service_rate) if exact else None
-        return wait_cdf(self.sim.recorder.values("wait_s"), ref, out_dir)
+        ref = (p.servers, p.arrival_rate, p.service_rate) if exact and not self.workload else None
+        return wait_cdf(self._wait.values(), ref, out_dir)
 
     @classmethod
     def sweep_figures(cls, table: pd.DataFrame, out_dir: Path) -> list[Path]:
         """Mean wait against utilization: simulated points and the Erlang-C line."""
-        from models.queueing.figures import wait_vs_utilization
+        from sim_models.queueing.figures import wait_vs_utilization
 
         return wait_vs_utilization(table, out_dir)

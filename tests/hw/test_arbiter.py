@@ -2,8 +2,7 @@
 
 import pytest
 import simpy
-
-from models.hw.arbiter import FCFS, ComputeFirst, HBMArbiter, OccupancyThreshold
+from sim_models.hw.arbiter import FCFS, ComputeFirst, HBMArbiter, OccupancyThreshold
 
 BW = 1e12  # 1 TB/s
 BURST = 64 * 1024

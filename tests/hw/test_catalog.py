@@ -1,8 +1,8 @@
 """Catalog entries: sources, derived sizes, lookups."""
 
 import pytest
+from sim_models.hw.catalog import GPUS, LINKS, NICS, TRANSFORMERS, gpu, link, nic, transformer
 
-from models.hw.catalog import GPUS, LINKS, NICS, TRANSFORMERS, gpu, link, nic, transformer
 from sim.errors import UnknownNameError
 
 KiB = 1024

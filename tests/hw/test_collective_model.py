@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 from pydantic import ValidationError
+from sim_models.hw.collective_model import CollectiveModel, busbw_figure, fat_tree_k
+from sim_models.hw.collectives import closed_form
 
-from models.hw.collective_model import CollectiveModel, busbw_figure, fat_tree_k
-from models.hw.collectives import closed_form
 from sim.core import Simulation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +25,11 @@ def run_model(**params):
     return m, m.summary()
 
 
-def test_registered_name():
-    assert CollectiveModel.name == "collective"
+def test_registered_name_and_alias():
+    from sim.registry import get_model
+
+    assert CollectiveModel.name == "hw.collective"
+    assert get_model("collective") is CollectiveModel
 
 
 def test_ring_on_ring_matches_closed_form():
@@ -109,7 +112,7 @@ def test_summary_before_run_is_nan():
 
 def test_experiment_files_are_valid():
     one = yaml.safe_load((ROOT / "experiments/hw/allreduce.yaml").read_text())
-    assert one["model"] == "collective"
+    assert one["model"] == "hw.collective"
     CollectiveModel.Params(**one["params"])
     sweep = yaml.safe_load((ROOT / "experiments/hw/allreduce_sweep.yaml").read_text())
     assert set(sweep["sweep"]) == {"params.message_bytes", "params.topology"}

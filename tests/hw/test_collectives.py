@@ -6,14 +6,13 @@ import math
 
 import pytest
 import simpy
-
-from models.hw.collectives import (
+from sim_models.hw.collectives import (
     busbw_factor,
     closed_form,
     make_schedule,
     run_collective,
 )
-from models.hw.flownet import FlowNetwork
+from sim_models.hw.flownet import FlowNetwork
 
 
 # -- small topologies as link lists --------------------------------------------------------

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import simpy
-
-from models.hw.flownet import FlowNetwork
+from sim_models.hw.flownet import FlowNetwork
 
 
 def _net(*links):

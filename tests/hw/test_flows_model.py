@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sim_models.hw.flows_model import FlowsModel
 
-from models.hw.flows_model import FlowsModel
 from sim.core import Simulation
+from sim.errors import UnknownNameError
+from sim.registry import get_model, get_policy
 from sim.errors import DataError
 from sim.model import RunContext
 
@@ -26,8 +28,9 @@ s,h2,1,0.001
 def run(tmp_path, topology: str, flows: str, routing: str = "shortest_path", seed: int = 1):
     (tmp_path / "topo.csv").write_text(topology)
     (tmp_path / "flows.csv").write_text(flows)
-    params = FlowsModel.Params(topology_file="topo.csv", flows_file="flows.csv", routing=routing)
-    m = FlowsModel(params, context=RunContext(experiment_dir=tmp_path))
+    params = FlowsModel.Params(topology_file="topo.csv", flows_file="flows.csv")
+    policy = get_policy("hw.routing", routing)()
+    m = FlowsModel(params, policies={"routing": policy}, context=RunContext(experiment_dir=tmp_path))
     s = Simulation(seed)
     m.build(s)
     s.run()
@@ -40,8 +43,9 @@ def read_out(path: Path) -> dict[str, tuple[float, float]]:
     return {r["id"]: (float(r["start_s"]), float(r["end_s"])) for r in rows}
 
 
-def test_registered_name():
-    assert FlowsModel.name == "network.flows"
+def test_registered_name_and_alias():
+    assert FlowsModel.name == "hw.flows"
+    assert get_model("network.flows") is FlowsModel
 
 
 def test_two_flows_share_a_bottleneck_exact_end_times(tmp_path):
@@ -122,7 +126,7 @@ def test_ecmp_spreads_and_is_reproducible(tmp_path):
 
 def test_shipped_experiment_runs(tmp_path):
     cfg = yaml.safe_load(EXPERIMENT.read_text())
-    assert cfg["model"] == "network.flows" and cfg["seed"] == 1
+    assert cfg["model"] == "hw.flows" and cfg["seed"] == 1
     m = FlowsModel(FlowsModel.Params(**cfg["params"]), context=RunContext(EXPERIMENT.parent))
     s = Simulation(cfg["seed"])
     m.build(s)
@@ -207,5 +211,12 @@ def test_bad_topology_row_reported(tmp_path):
 
 
 def test_unknown_routing_rejected():
-    with pytest.raises(ValueError):
-        FlowsModel.Params(routing="random")
+    with pytest.raises(UnknownNameError, match="did you mean"):
+        get_policy("hw.routing", "ecmq")
+
+
+def test_pinned_routing_needs_a_path_per_flow(tmp_path):
+    flows = "id,src,dst,bytes,start_s,path\nA,h0,h2,1,0,h0>s>h2\nB,h1,h2,1,0,\n"
+    with pytest.raises(DataError, match="no pinned path") as exc:
+        run(tmp_path, STAR, flows, routing="pinned")
+    assert exc.value.where == f"{tmp_path / 'flows.csv'}:3"

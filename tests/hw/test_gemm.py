@@ -1,9 +1,8 @@
 """Tiled roofline GEMM model against hand-computed values."""
 
 import pytest
-
-from models.hw.catalog import gpu
-from models.hw.gemm import GemmShape, plan_gemm, roofline_time_s, tile_grid
+from sim_models.hw.catalog import gpu
+from sim_models.hw.gemm import GemmShape, plan_gemm, roofline_time_s, tile_grid
 
 T3 = gpu("t3_sim")  # 80 CUs, 1.4 GHz, 1024 fp16 FLOP/cycle/CU, 1 TB/s
 

@@ -2,11 +2,10 @@
 
 import pytest
 import simpy
-
-from models.hw.arbiter import HBMArbiter
-from models.hw.catalog import gpu
-from models.hw.gemm import GemmShape, plan_gemm
-from models.hw.gpu import GPU
+from sim_models.hw.arbiter import HBMArbiter
+from sim_models.hw.catalog import gpu
+from sim_models.hw.gemm import GemmShape, plan_gemm
+from sim_models.hw.gpu import GPU
 
 T3 = gpu("t3_sim")
 

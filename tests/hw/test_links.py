@@ -2,10 +2,9 @@
 
 import pytest
 import simpy
-
-from models.hw.catalog import link, nic
-from models.hw.catalog.links import NVLINK_GENS
-from models.hw.links import (
+from sim_models.hw.catalog import link, nic
+from sim_models.hw.catalog.links import NVLINK_GENS
+from sim_models.hw.links import (
     DMAEngine,
     LinkSpec,
     copies_time_s,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.hw.maxmin import gather_ranges, maxmin_rates, maxmin_rates_reference, to_csr
+from sim_models.hw.maxmin import gather_ranges, maxmin_rates, maxmin_rates_reference, to_csr
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 100])
@@ -125,7 +124,7 @@ def test_random_instances_satisfy_definition_and_match_reference():
 def test_fat_tree_10k_flows_feasible_and_fast():
     import time
 
-    from bench.bench_network import fat_tree_paths
+    from sim_bench.bench_network import fat_tree_paths
 
     paths, n_links = fat_tree_paths(16, 10_000, np.random.default_rng(3))
     caps = np.full(n_links, 1.0)
@@ -150,7 +149,7 @@ def test_fat_tree_10k_flows_feasible_and_fast():
 def test_fat_tree_50k_flows_within_seconds():
     import time
 
-    from bench.bench_network import fat_tree_paths
+    from sim_bench.bench_network import fat_tree_paths
 
     paths, n_links = fat_tree_paths(16, 50_000, np.random.default_rng(4))
     csr = to_csr(paths)

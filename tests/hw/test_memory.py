@@ -2,10 +2,9 @@
 
 import pytest
 import simpy
-
-from models.hw.catalog import gpu
-from models.hw.links import pcie_bandwidth_Bps
-from models.hw.memory import (
+from sim_models.hw.catalog import gpu
+from sim_models.hw.links import pcie_bandwidth_Bps
+from sim_models.hw.memory import (
     CXL_PCIE5_X16,
     HOST_DDR4_3200_8CH,
     ComputeEnhancedMemory,

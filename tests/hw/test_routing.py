@@ -9,9 +9,8 @@ import sys
 import networkx as nx
 import numpy as np
 import pytest
-
-from models.hw import routing as rt
-from models.hw import topology as topo
+from sim_models.hw import routing as rt
+from sim_models.hw import topology as topo
 
 
 def _diamond() -> nx.DiGraph:
@@ -83,7 +82,7 @@ def test_router_caches_path_sets():
 def test_stable_hash_is_deterministic_across_processes():
     ft = rt.FiveTuple("h0", "h4", 50000)
     code = (
-        "from models.hw.routing import FiveTuple, stable_hash;"
+        "from sim_models.hw.routing import FiveTuple, stable_hash;"
         "print(stable_hash('h0', 'h4', 50000, 4791, 17, salt='ecmp'))"
     )
     out = subprocess.run(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
+from sim_models.hw import topology as topo
 
-from models.hw import topology as topo
 from sim.errors import DataError
 
 

@@ -11,10 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sim_models.queueing import theory
+from sim_models.queueing.mmc import MMc
 
-from models.queueing import theory
-from models.queueing.mmc import MMc
 from sim.core import Simulation
+from sim.model import Workload
+from sim.workload import Arrivals
+
+
+class Replay(Workload):
+    """Fixed batches of arrivals (a test double)."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self._batches = batches
+
+    def batches(self):
+        return iter(self._batches)
 
 
 def replicate(reps: int = 8, **params) -> dict[str, np.ndarray]:
@@ -75,15 +88,13 @@ def test_mmc_ps_has_mmc_mean_response():
 def test_ps_shares_the_server_exactly():
     """Two customers, work 1 and 3, arriving together at a 1-server PS queue: the first
     leaves at t=2 (rate 1/2), the second at t=4."""
+    workload = Replay([Arrivals(np.zeros(2), {"service_s": np.array([1.0, 3.0])})])
     m = MMc(MMc.Params(servers=1, arrival_rate=0.5, customers=2, discipline="ps",
-                       warmup_fraction=0.0))  # fmt: skip
+                       warmup_fraction=0.0), workload=workload)  # fmt: skip
     sim = Simulation(0)
     m.build(sim)
-    m._gaps.next = iter([0.0, 0.0]).__next__
-    works = iter([1.0, 3.0])
-    m._work.next = works.__next__
     sim.run()
-    assert sorted(sim.recorder.values("response_s")) == pytest.approx([2.0, 4.0])
+    assert sorted(m._response.values()) == pytest.approx([2.0, 4.0])
 
 
 def test_unstable_queue_is_rejected():

@@ -147,9 +147,10 @@ def test_default_policy_is_used(arbiter_model):
 
     exp = experiment.from_dict({"name": "p", "model": "test.arbitrated"})
     assert exp.policy_cls.name == "fcfs"
-    assert exp.resolved()["policy"]["name"] == "fcfs"
+    assert exp.resolved()["policies"]["policy"]["name"] == "fcfs"
 
 
 def test_unknown_workload_name(cli, write):
-    p = write(GOOD + "workload: poisson\n")
-    assert_user_error(cli("validate", p), "unknown workload 'poisson'", f"{p}:8")
+    p = write(GOOD + "workload: poison\n")
+    assert_user_error(cli("validate", p), "unknown workload 'poison'", "did you mean 'poisson'",
+                      f"{p}:8")  # fmt: skip

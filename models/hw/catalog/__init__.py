@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from models.hw.catalog.gpus import GPUS
-from models.hw.catalog.links import LINKS, NICS, NVLINK_GENS
-from models.hw.catalog.transformers import TRANSFORMERS, TransformerSpec
-from models.hw.gpu import GPUSpec
-from models.hw.links import LinkSpec, NICSpec
+from sim_models.hw.catalog.gpus import GPUS
+from sim_models.hw.catalog.links import LINKS, NICS, NVLINK_GENS
+from sim_models.hw.catalog.transformers import TRANSFORMERS, TransformerSpec
+from sim_models.hw.specs import GPUSpec, LinkSpec, NICSpec
+
 from sim.errors import UnknownNameError, did_you_mean
 
 T = TypeVar("T")

@@ -32,7 +32,7 @@ Sources
 
 from __future__ import annotations
 
-from models.hw.gpu import GPUSpec, spec_from_cus
+from sim_models.hw.specs import GPUSpec, spec_from_cus
 
 GiB = 2**30
 MiB = 2**20

@@ -1,10 +1,10 @@
 """Link and NIC catalog, each entry with its source.
 
-Links are :class:`~models.hw.links.LinkSpec` (one direction of a full-duplex link);
-NICs are :class:`~models.hw.links.NICSpec`.
+Links are :class:`~sim_models.hw.links.LinkSpec` (one direction of a full-duplex link);
+NICs are :class:`~sim_models.hw.links.NICSpec`.
 
 Sources
-    * PCIe: PCI-SIG Base Specifications, rates and coding in :mod:`models.hw.links`
+    * PCIe: PCI-SIG Base Specifications, rates and coding in :mod:`sim_models.hw.links`
       (gen4 x16 = 31.5 GB/s per direction; FastSwitch quotes "32 GB/s theoretical one way",
       PAPERS.md section 4, 4). No protocol efficiency applied (use ``with_efficiency``).
     * NVLink 3: NVIDIA A100 datasheet, 12 links, 600 GB/s bidirectional per GPU.
@@ -21,7 +21,8 @@ Sources
 
 from __future__ import annotations
 
-from models.hw.links import LinkSpec, NICSpec, NVLinkGen, pcie_link
+from sim_models.hw.links import pcie_link
+from sim_models.hw.specs import LinkSpec, NICSpec, NVLinkGen
 
 NVLINK_GENS: dict[int, NVLinkGen] = {
     2: NVLinkGen(2, 25e9, 6, "NVIDIA V100 datasheet: 6 links, 300 GB/s bidirectional"),

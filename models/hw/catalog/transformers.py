@@ -32,43 +32,7 @@ Sources (hyper-parameters of each model's own paper or released config)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class TransformerSpec:
-    name: str
-    layers: int
-    hidden: int
-    heads: int
-    kv_heads: int
-    ffn: int
-    vocab: int
-    nominal_params: float
-    source: str
-    head_dim: int = 0  # 0: hidden // heads
-    gated_ffn: bool = False
-    tied_embeddings: bool = True
-
-    def __post_init__(self):
-        if self.head_dim == 0:
-            object.__setattr__(self, "head_dim", self.hidden // self.heads)
-
-    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
-        """K and V of one token over all layers."""
-        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
-
-    @property
-    def params_per_layer(self) -> int:
-        attn = self.hidden * self.head_dim * (2 * self.heads + 2 * self.kv_heads)
-        return attn + (3 if self.gated_ffn else 2) * self.hidden * self.ffn
-
-    def param_count(self) -> int:
-        emb = self.vocab * self.hidden * (1 if self.tied_embeddings else 2)
-        return self.layers * self.params_per_layer + emb
-
-    def weight_bytes(self, dtype_bytes: int = 2) -> int:
-        return self.param_count() * dtype_bytes
+from sim_models.hw.specs import TransformerSpec
 
 
 def _gpt(name, layers, hidden, heads, vocab, nominal, source) -> TransformerSpec:
