@@ -10,10 +10,9 @@ import yaml
 from sim_models.hw.flows_model import FlowsModel
 
 from sim.core import Simulation
-from sim.errors import UnknownNameError
-from sim.registry import get_model, get_policy
-from sim.errors import DataError
+from sim.errors import DataError, UnknownNameError
 from sim.model import RunContext
+from sim.registry import get_model, get_policy
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "hw" / "flows.yaml"
 
