@@ -8,7 +8,12 @@ from sim import experiment
 from sim.sweep import grid
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = sorted((ROOT / "experiments").rglob("*.yaml"))
+# experiments/_template/ belongs to the package template, tested in tests/_template/.
+FILES = sorted(
+    p
+    for p in (ROOT / "experiments").rglob("*.yaml")
+    if not any(part.startswith("_") for part in p.relative_to(ROOT / "experiments").parts)
+)
 
 
 def test_there_are_experiment_files():
