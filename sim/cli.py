@@ -6,6 +6,7 @@
     sim list
     sim reproduce PAPER|all [--quick] [--out DIR] [--workers N] | sim reproduce --list
     sim bench [--quick] [--out DIR]
+    sim <package command> ...       (entry-point group sim.commands: e.g. sim trace, sim llm)
 
 User errors print one line and exit with code 2; anything else is a bug (exit 1).
 """
@@ -132,20 +133,34 @@ def cmd_list(_args) -> int:
     from sim import registry
     from sim.reproduce import papers
 
+    aliases: dict[str, list[str]] = {}
+    for alias, target in registry.aliases().items():
+        aliases.setdefault(target, []).append(alias)
     print("models:")
     for name, cls in registry.models_().items():
-        print(f"  {name:<24} {cls.description}")
+        also = f" (also: {', '.join(aliases[name])})" if name in aliases else ""
+        print(f"  {name:<28} {cls.description}{also}")
+        for slot_name, slot in cls.slots.items():
+            default = slot.default or "none"
+            print(f"    slot {slot_name}: {slot.domain} (default {default}) {slot.description}")
+        if cls.workload_required:
+            print("    needs a workload")
     print("policies:")
     for (domain, name), cls in registry.policies().items():
-        print(f"  {domain + '/' + name:<24} {cls.description}")
+        print(f"  {domain + '/' + name:<28} {cls.description}")
     wl = registry.workloads()
     if wl:
         print("workloads:")
         for name, cls in wl.items():
-            print(f"  {name:<24} {cls.description}")
+            print(f"  {name:<28} {cls.description}")
     print("papers (sim reproduce):")
     for pid, paper in papers().items():
-        print(f"  {pid:<24} {paper.title}")
+        print(f"  {pid:<28} {paper.title}")
+    failed = registry.failures()
+    if failed:
+        print("failed to load:")
+        for name, err in failed.items():
+            print(f"  {name}: {err}")
     return 0
 
 
@@ -230,7 +245,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for bench.json (default: current folder)")
     p.add_argument("--only", action="append", help="run only these benchmark groups")
     p.set_defaults(func=cmd_bench)
+    _add_plugin_commands(sub)
     return parser
+
+
+COMMANDS_GROUP = "sim.commands"
+
+
+def _add_plugin_commands(sub) -> None:
+    """Subcommands from packages: each entry point of group ``sim.commands`` names a
+    function ``add_parser(subparsers)`` that adds one subcommand (``sim trace ...``,
+    ``sim llm ...``) with ``set_defaults(func=handler)``; the handler takes the parsed
+    arguments and returns an exit code. A package whose command fails to load is skipped
+    (``sim list`` shows the error)."""
+    import importlib.metadata
+
+    from sim import registry
+
+    for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
+        try:
+            ep.load()(sub)
+        except Exception as exc:
+            registry._FAILED[f"command {ep.name}"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def main(argv: list[str] | None = None) -> int:
