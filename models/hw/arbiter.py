@@ -12,7 +12,7 @@ What it models
 
     * ``fcfs``: the burst that entered the queue first;
     * ``priority``: compute whenever a compute burst waits;
-    * ``threshold`` (T3's MCA, PAPERS.md section 1, 3.5): a communication burst may issue
+    * ``threshold`` (T3's MCA, T3 (Pati et al., ASPLOS'24) §4.5): a communication burst may issue
       only while the compute queue holds fewer than ``threshold_bursts`` bursts (then FCFS
       among the two heads); once communication has waited ``starvation_limit_s`` (since it
       last got service or since it started waiting) one communication burst is forced.
@@ -34,7 +34,7 @@ What it leaves out
     Channels, banks, row-buffer hits and misses, read/write turnaround, refresh, and address
     mapping. Reads and writes cost the same per byte unless ``cost`` says otherwise.
 
-Assumptions (PAPERS.md section 1, 3.5 gives no MCA values; all [A])
+Assumptions (T3 §4.5 publishes no MCA threshold values; all [A])
     Defaults: ``window_bursts = 16``; threshold policy ``threshold_bursts = 8``,
     ``starvation_limit_s = 2 us`` (within the 1-4 us range suggested there).
 

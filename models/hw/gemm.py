@@ -19,7 +19,7 @@ What it models
     wave starts is a hit, otherwise it is read. With ``l2_bytes = 0`` every tile reads both
     of its panels (:func:`roofline_time_s` is the closed form of that case).
     DRAM writes: every output element once (outputs bypass L2, as T3's uncached output
-    writes, PAPERS.md section 1, 5 "Data movement").
+    writes, T3 (Pati et al., ASPLOS'24) §6.2).
 
 What it leaves out
     Split-K, stream-K, multiple workgroups per CU, K-loop pipelining inside a tile, L2 bank

@@ -5,7 +5,7 @@ What it models
       per dtype, device-memory capacity and bandwidth, L2 size. Catalog entries with sources
       live in :mod:`sim_models.hw.catalog.gpus`.
     * :class:`GPU`: the CUs form a ``simpy.Container``. A kernel takes some CUs for its
-      duration. CU partitioning (T3, PAPERS.md section 1, 2: a share of CUs reserved for a
+      duration. CU partitioning (T3 (Pati et al., ASPLOS'24) §2.5: a share of CUs reserved for a
       communication kernel) is :meth:`GPU.reserve_cus` before the GEMM starts; the GEMM then
       runs on the CUs left. :meth:`GPU.gemm` runs a GEMM wave by wave (:mod:`sim_models.hw.gemm`)
       and calls ``on_wave`` / ``on_tile`` when a wave's output tiles are written, which is

@@ -42,7 +42,7 @@ Sources of constants
       H800 SXM: 400 GB/s NVLink (NVIDIA H800 product brief, export variant; 8 links [A]);
       V100 datasheet (NVLink 2: 6 links, 300 GB/s).
     * Per-call overhead of one ``cudaMemcpyAsync``: about 2.3 us on H20, from FlexKV PR #193
-      as cited in PAPERS.md section 4, 3.1 (:data:`CUDA_MEMCPY_CALL_OVERHEAD_S`).
+      as reported in github.com/taco-project/FlexKV PR #193 (:data:`CUDA_MEMCPY_CALL_OVERHEAD_S`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ PCIE_ENCODING: dict[int, float] = {
 }
 #: Per-TLP overhead bytes for PCIe 3.0+ (framing+sequence 4, 4-DW header 16, LCRC 4).
 PCIE_TLP_OVERHEAD_BYTES = 24
-#: One cudaMemcpyAsync call, H20 (FlexKV PR #193, PAPERS.md section 4, 3.1).
+#: One cudaMemcpyAsync call, H20 (github.com/taco-project/FlexKV PR #193).
 CUDA_MEMCPY_CALL_OVERHEAD_S = 2.3e-6
 
 

@@ -10,9 +10,9 @@ What it models
       bytes are counted by origin (``gemm``, ``rs``, ``dma``, ...).
     * :class:`ComputeEnhancedMemory` adds :meth:`~ComputeEnhancedMemory.update`: the data
       crosses the channel once as a write and is added into the resident data by near-bank
-      ALUs (T3, PAPERS.md section 1, 3.3): no GPU read. The in-DRAM read-add-write is
+      ALUs (T3 (Pati et al., ASPLOS'24) §4.3): no GPU read. The in-DRAM read-add-write is
       counted as ``nmc`` array reads and writes, and costs ``nmc_extra_occupancy`` of a
-      write's channel time on top of the write (the recipe in PAPERS.md section 1, 7: "one
+      write's channel time on top of the write (this project's modelling choice: "one
       channel write plus extra bank occupancy"). :meth:`MemoryDevice.reduce_baseline` is the
       GPU-side alternative: read both operands and write the sum (3 channel transfers).
 
@@ -24,7 +24,7 @@ Assumptions and sources of constants
       (catalog sources). Latency 500 ns [A]: order of magnitude of GPU DRAM load latency
       reported by microbenchmark studies (several hundred ns); it does not affect throughput.
     * ``nmc_extra_occupancy = 0.5`` [A]: the per-update cost was not recovered from the T3
-      paper (PAPERS.md section 1, 3.3 [U]); 0.5 sits between perfect bank-level overlap (0)
+      paper (§4.3 publishes none [U]); 0.5 sits between perfect bank-level overlap (0)
       and a full extra write (1). Exposed as a knob.
     * Host DDR4-3200, 8 channels: 3200 MT/s x 8 B = 25.6 GB/s per channel (JEDEC JESD79-4),
       204.8 GB/s; DDR5-4800, 8 channels: 307.2 GB/s (JEDEC JESD79-5). Idle latency 100 ns [A]

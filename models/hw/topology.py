@@ -44,7 +44,8 @@ Units and default constants (illustrative; a caller passes the values of its sys
     Bytes per second and seconds throughout. 100 Gb/s = 12.5e9 B/s for host links of the
     generic builders. Multi-rail defaults follow an 8-GPU H100 server: NVLink 4 at
     900 GB/s total per GPU, i.e. 450e9 B/s per direction to the NVSwitch fabric (NVIDIA
-    H100 datasheet); PCIe Gen5 x16 at about 64e9 B/s per direction between GPU and NIC;
+    H100 datasheet); PCIe Gen5 x16 at 63.0e9 B/s per direction between GPU and NIC (32 GT/s x
+    16 lanes, 128b/130b);
     a 400 Gb/s NIC (ConnectX-7) = 50e9 B/s. Dual-ToR defaults follow Alibaba HPN
     (SIGCOMM 2024): 2 x 200 Gb/s ports per NIC, 25e9 B/s each, the two ports on two
     different ToRs. Link latency defaults to 1 us per network hop and 0.5 us inside a
@@ -58,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from sim_models.hw.catalog import links as _catalog
 
 from sim.errors import DataError
 from sim.results import write_csv_rows
@@ -76,10 +78,11 @@ ENDPOINT_KINDS = frozenset({"host", "gpu"})
 NET_LATENCY_S = 1e-6
 INTRA_LATENCY_S = 0.5e-6
 HOST_LINK_BPS = 12.5e9  # 100 Gb/s
-NVLINK_BPS = 450e9  # H100 NVLink 4: 900 GB/s bidirectional per GPU
-PCIE_BPS = 64e9  # PCIe Gen5 x16, one direction
-NIC_BPS = 50e9  # 400 Gb/s
-HPN_PORT_BPS = 25e9  # 200 Gb/s per port (Alibaba HPN)
+# Defaults of the multi-server builders, taken from the catalog (sources there).
+NVLINK_BPS = _catalog.LINKS["nvlink4"].bandwidth_Bps  # H100 NVLink 4, one direction per GPU
+PCIE_BPS = _catalog.LINKS["pcie5_x16"].bandwidth_Bps  # PCIe Gen5 x16, one direction
+NIC_BPS = _catalog.NICS["400g"].bandwidth_Bps  # ConnectX-7, 400 Gb/s
+HPN_PORT_BPS = _catalog.NICS["2x200g-bonded"].port_Bps  # 200 Gb/s per port (Alibaba HPN)
 
 CSV_COLUMNS = ("src", "dst", "bandwidth_GBps", "latency_s")
 

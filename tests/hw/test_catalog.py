@@ -18,7 +18,7 @@ def test_every_entry_has_a_source(table):
 
 def test_kv_bytes_per_token():
     assert transformer("llama-2-7b").kv_bytes_per_token() == 2 * 32 * 32 * 128 * 2 == 512 * KiB
-    # PAPERS.md section 4, 4.1: 128 KiB (Llama-3-8B) and 256 KiB (Qwen-32B) per token in fp16
+    # derived from the configs: 128 KiB (Llama-3-8B) and 256 KiB (Qwen-32B) per token in fp16
     assert transformer("llama-3-8b").kv_bytes_per_token() == 128 * KiB
     assert transformer("qwen2.5-32b").kv_bytes_per_token() == 256 * KiB
     assert transformer("llama-3-8b").kv_bytes_per_token(dtype_bytes=1) == 64 * KiB
@@ -38,7 +38,7 @@ def test_gpu_peaks_match_cu_arithmetic():
     assert gpu("h100-sxm").flops_per_cycle_per_cu("bf16") == pytest.approx(4096, rel=1e-3)
     assert gpu("a10").flops_per_cycle_per_cu("fp16") == pytest.approx(1024, rel=1e-3)
     assert gpu("h800").peak("fp8") == gpu("h100-sxm").peak("fp8")
-    # weights of FastSwitch's models vs GPU memory (PAPERS.md section 4, 4.1)
+    # weights of FastSwitch's models vs GPU memory (derived from the model configs: FastSwitch (Shen et al., arXiv 2411.18424) setups)
     assert transformer("llama-3-8b").weight_bytes() < gpu("a10").hbm_capacity_bytes
     assert transformer("qwen2.5-32b").weight_bytes() < gpu("a100-80gb").hbm_capacity_bytes
 

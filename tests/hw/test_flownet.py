@@ -7,6 +7,8 @@ import pytest
 import simpy
 from sim_models.hw.flownet import FlowNetwork
 
+from sim.events import pending_events
+
 
 def _net(*links):
     env = simpy.Environment()
@@ -175,7 +177,7 @@ def test_single_flows_batched_and_one_pending_timer():
 
     def watch():
         while net.n_active:
-            queue_lengths.append(len(env._queue))
+            queue_lengths.append(pending_events(env))
             yield env.timeout(1.0)
 
     env.process(watch())

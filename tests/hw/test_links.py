@@ -62,7 +62,7 @@ def run_copies(sizes, link_spec, overhead_s, engines=1):
 def test_many_small_copies_use_the_link_poorly():
     pcie = link("pcie4_x16")
     o = 2.3e-6
-    n = 8000  # 250 MiB of KV cache in 32 KiB copies (PAPERS.md section 4, 4.1)
+    n = 8000  # 250 MiB of KV cache in 32 KiB copies (derived from the model configs: FastSwitch (Shen et al., arXiv 2411.18424) setups)
     t_small, dma = run_copies([32 * KiB] * n, pcie, o)
     t_large, _ = run_copies([n * 32 * KiB], pcie, o)
     assert t_small == pytest.approx(n * (o + 32 * KiB / pcie.bandwidth_Bps))

@@ -19,14 +19,14 @@ Sources
       4096 FLOP/cycle/SM); the maximum boost is 1,980 MHz.
     * H800 SXM: NVIDIA H800 product brief (export variant of H100 SXM): same SMs, tensor
       peaks and 80 GB HBM3 at 3.35 TB/s as H100 SXM; NVLink 400 GB/s instead of 900 GB/s.
-      C4 runs on it (PAPERS.md section 2, 2).
+      C4 runs on it (C4 (Dong et al., HPCA'25), cluster description).
     * MI210: AMD Instinct MI210 datasheet (2022): 104 CUs, 1,700 MHz peak engine clock,
       22.6 TF fp32 vector, 181 TF fp16/bf16 matrix, 64 GB HBM2e, 1.6 TB/s (4096-bit x
       3.2 Gb/s / 8 = 1,638.4 GB/s), 8 MB L2 (CDNA 2 GCD). 181e12 / (104 x 1.7e9) = 1024
       FLOP/cycle/CU fp16; 22.6e12 / (104 x 1.7e9) = 128 fp32.
-    * t3_sim: T3's simulated GPU (PAPERS.md section 1, 4.1, Table 1): 80 CUs, 1.4 GHz,
+    * t3_sim: T3's simulated GPU (T3 (Pati et al., ASPLOS'24) §5.1, Table 1): 80 CUs, 1.4 GHz,
       16 MB L2, HBM2 at 1 TB/s. Per-CU rates are MI210's (1024 fp16/bf16 and 128 fp32
-      FLOP/cycle/CU, as PAPERS.md section 1, 7 suggests): 80 x 1.4e9 x 1024 = 114.7 TF fp16.
+      FLOP/cycle/CU [A]): 80 x 1.4e9 x 1024 = 114.7 TF fp16.
       Capacity is not given; 64 GiB as MI210 [A].
 """
 
@@ -85,7 +85,7 @@ GPUS: dict[str, GPUSpec] = {
             "t3_sim", compute_units=80, clock_Hz=1.4e9,
             flops_per_cycle_per_cu={"fp32": 128, "fp16": 1024, "bf16": 1024},
             hbm_capacity_bytes=64 * GiB, hbm_bandwidth_Bps=1e12, l2_bytes=16 * MiB,
-            source="T3 Table 1 (PAPERS.md section 1, 4.1): 80 CUs, 1.4 GHz, 16 MB L2, "
+            source="T3 (Pati et al., ASPLOS'24) §5.1, Table 1: 80 CUs, 1.4 GHz, 16 MB L2, "
             "HBM2 1 TB/s; per-CU FLOP/cycle as MI210 (derived from its datasheet)",
             notes="capacity 64 GiB is an assumption (MI210-like)",
         ),

@@ -13,7 +13,7 @@ KV bytes per token: ``2 (K and V) x layers x kv_heads x head_dim x dtype_bytes``
 Sources (hyper-parameters of each model's own paper or released config)
     * Llama-2-7B: Touvron et al. 2023 and meta-llama/Llama-2-7b-hf config.json.
     * Llama-3-8B, Llama-3-70B: meta-llama/Meta-Llama-3-{8B,70B} config.json (Meta 2024).
-    * Qwen-32B: FastSwitch's "Qwen-32B" (PAPERS.md section 4, 4) is Qwen1.5-32B or
+    * Qwen-32B: FastSwitch's "Qwen-32B" (FastSwitch (Shen et al., arXiv 2411.18424), evaluation setup) is Qwen1.5-32B or
       Qwen2.5-32B, unverified; both have 64 layers, 8 KV heads, head_dim 128, so KV sizes
       agree. We use Qwen2.5-32B (Qwen/Qwen2.5-32B config.json, Qwen Team 2024), the more
       likely one for a late-2024 paper.
@@ -26,7 +26,7 @@ Sources (hyper-parameters of each model's own paper or released config)
       256, multi-query attention (1 KV head), SwiGLU FFN 4 x d_model, 256k vocabulary,
       shared input/output embeddings.
     * MT-NLG 530B: Smith et al. 2022: 105 layers, hidden 20480, 128 heads; GPT-2 vocabulary.
-    T3 (PAPERS.md section 1, 4.2) lists the same hidden sizes and layer counts. GPT-style
+    T3 (Pati et al., ASPLOS'24) §5.2 lists the same hidden sizes and layer counts. GPT-style
     models use an FFN of 4 x hidden and tied embeddings.
 """
 
