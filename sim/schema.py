@@ -63,11 +63,16 @@ def render() -> str:
         "",
         fields_table(StopConfig),
         "",
-        "## `policy`, `workload`",
+        "## `policies`, `policy`, `workload`",
         "",
         inspect.cleandoc(PluginRef.__doc__ or "") + " A bare name is accepted: `policy: fifo`.",
         "",
         fields_table(PluginRef),
+        "",
+        "`policies` maps a model's slot names to such references (`policies: {routing: ecmp}`);",
+        "slots left out use their default. `policy` addresses the only slot of a one-slot model.",
+        "Override or sweep a slot like a param: `--set policies.routing=ecmp`,",
+        "`--set policies.keep_alive.params.ttl_s=600`, `sweep: {policies.routing: [ecmp, dmodk]}`.",
         "",
         "## `outputs`",
         "",
@@ -80,14 +85,28 @@ def render() -> str:
     ]
     for name, cls in registry.models_().items():
         parts += [f"### `{name}`", "", cls.description, ""]
-        if cls.policy_domain:
-            parts += [f"Policies: domain `{cls.policy_domain}` (`sim list`).", ""]
+        if cls.slots:
+            parts += ["| slot | policy domain | default | decides |", "|---|---|---|---|"]
+            for slot_name, slot in cls.slots.items():
+                parts.append(
+                    f"| `{slot_name}` | `{slot.domain}` | `{slot.default}` | {slot.description} |"
+                )
+            parts.append("")
+        if cls.workload_required:
+            parts += ["Needs a `workload`.", ""]
         parts += [fields_table(cls.Params), ""]
     pols = registry.policies()
     if pols:
         parts += ["## Policies and their `params`", ""]
         for (domain, name), cls in pols.items():
             parts += [f"### `{domain}/{name}`", "", cls.description, ""]
+            if cls.Params.model_fields:
+                parts += [fields_table(cls.Params), ""]
+    wls = registry.workloads()
+    if wls:
+        parts += ["## Workloads and their `params`", ""]
+        for name, cls in wls.items():
+            parts += [f"### `{name}`", "", cls.description, ""]
             if cls.Params.model_fields:
                 parts += [fields_table(cls.Params), ""]
     return "\n".join(parts).rstrip() + "\n"

@@ -221,7 +221,7 @@ def _check_chunk(
     raw = raw.rename(columns=lambda c: str(c).strip())
     n = len(raw)
     lines = first_line + np.arange(n, dtype=np.int64) * step
-    is_csv = raw.dtypes.eq(object).all() if n else True
+    is_csv = all(_is_text(raw[c]) for c in raw.columns) if n else True
     # blank CSV lines: every cell empty
     blank = (raw == "").all(axis=1).to_numpy() if n and is_csv else np.zeros(n, dtype=bool)
     bad = np.zeros(n, dtype=bool)
@@ -272,7 +272,7 @@ def _check_chunk(
 def _convert(series: pd.Series, col: Column):
     """Typed values of one column, a mask of bad cells and a reason for a bad cell."""
     n = len(series)
-    if series.dtype == object:
+    if _is_text(series):
         text = series.astype(str).str.strip()
         empty = (text == "").to_numpy()
     else:
@@ -333,6 +333,11 @@ def _convert(series: pd.Series, col: Column):
     else:
         values = nums
     return values, bad, why
+
+
+def _is_text(series: pd.Series) -> bool:
+    """Whether a column holds text cells (object or pandas string dtype)."""
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
 def _cell(series: pd.Series, i: int, limit: int = 40) -> str:

@@ -75,3 +75,63 @@ def test_timeline_disabled_records_nothing():
     tl = Timeline()
     tl.span("x", 0, 1)
     assert len(tl) == 0
+
+
+# -- columnar tables ---------------------------------------------------------------------------
+def test_column_table_rows_chunks_and_types():
+    from sim.recorder import ColumnTable
+
+    t = ColumnTable("jobs", {"id": "int", "t": "float", "ok": "bool", "name": "str"},
+                    chunk_rows=4, memory_rows=8)  # fmt: skip
+    row = t.append
+    for i in range(10):
+        row(i, i / 2, i % 2 == 0, f"j{i}")
+    assert len(t) == 10
+    df = t.to_frame()
+    assert list(df["id"]) == list(range(10)) and df["id"].dtype == np.int64
+    assert df["t"].iloc[-1] == 4.5 and list(df["ok"][:3]) == [True, False, True]
+    assert df["name"].iloc[3] == "j3"
+    with pytest.raises(TypeError):
+        row(1, 2.0)  # wrong arity
+
+
+def test_column_table_extend_and_spill_write(tmp_path):
+    import pandas as pd
+
+    from sim.recorder import ColumnTable
+
+    t = ColumnTable("big", {"i": "int", "x": "float"}, chunk_rows=1000, memory_rows=5000,
+                    spill_dir=tmp_path / "spill")  # fmt: skip
+    for block in range(10):
+        t.extend(np.arange(block * 1000, (block + 1) * 1000), np.ones(1000))
+    t.append(10_000, 2.0)
+    assert t.spilled_rows > 0 and len(t) == 10_001
+    out = t.write(tmp_path / "big.parquet")
+    back = pd.read_parquet(out)
+    assert len(back) == 10_001 and back["i"].is_monotonic_increasing
+    assert back["x"].sum() == 10_002.0
+    assert not list((tmp_path / "spill").glob("*.parquet"))  # the spill file moved into place
+
+
+def test_column_table_schema_checked():
+    from sim.recorder import ColumnTable, Recorder
+
+    with pytest.raises(ValueError, match="unknown kind"):
+        ColumnTable("x", {"a": "complex"})
+    rec = Recorder()
+    rec.columns("x", {"a": "int"})
+    with pytest.raises(ValueError, match="already exists"):
+        rec.columns("x", {"a": "float"})
+
+
+@pytest.mark.slow
+def test_twenty_million_rows_stay_under_one_gigabyte():
+    from sim_bench.bench_recorder import peak_rss_mb
+
+    assert peak_rss_mb(20_000_000) < 1024
+
+
+def test_two_million_rows_bounded_memory():
+    from sim_bench.bench_recorder import peak_rss_mb
+
+    assert peak_rss_mb(2_000_000) < 600

@@ -66,3 +66,73 @@ def test_duplicate_registration_is_an_error(fresh_registry):
 def test_decorator_checks_the_class(fresh_registry):
     with pytest.raises(TypeError):
         registry.model("x.y")(object)
+
+
+def test_a_broken_module_is_reported_and_does_not_break_others(fresh_registry, monkeypatch, tmp_path, cli):
+    pkg = tmp_path / "brokenpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "good.py").write_text(
+        "from sim import Model, model\n"
+        "@model('ext.good', 'a fine model')\n"
+        "class Good(Model):\n    pass\n"
+    )
+    (pkg / "bad.py").write_text("import this_module_does_not_exist\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    class EP:
+        name = "brokenpkg"
+        value = "brokenpkg"
+
+    def entry_points(group):
+        return [EP()] if group == "sim.models" else []
+
+    monkeypatch.setattr(registry.importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(registry, "_discovered", False)
+    monkeypatch.setattr(registry, "_FAILED", {})
+    assert registry.get_model("ext.good").description == "a fine model"
+    assert "ModuleNotFoundError" in registry.failures()["brokenpkg.bad"]
+    with pytest.raises(UnknownNameError, match=r"failed to import \(brokenpkg.bad"):
+        registry.get_model("ext.bad")
+    code, out, _ = cli("list")
+    assert code == 0 and "brokenpkg.bad: ModuleNotFoundError" in out
+
+
+def test_builtin_models_come_from_the_entry_point():
+    import importlib.metadata
+
+    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="sim.models")}
+    assert eps.get("sim_models") == "sim_models"
+    bench = {ep.name for ep in importlib.metadata.entry_points(group="sim.bench")}
+    assert {"mmc", "recorder", "maxmin", "allreduce"} <= bench
+
+
+def test_installed_names_do_not_collide():
+    import importlib.util
+
+    assert importlib.util.find_spec("sim_models") is not None
+    assert importlib.util.find_spec("sim_bench") is not None
+
+
+def test_plugin_subcommands(monkeypatch, capsys):
+    from sim import cli
+
+    def add_parser(sub):
+        p = sub.add_parser("hello", help="say hello")
+        p.add_argument("who")
+        p.set_defaults(func=lambda args: print(f"hello {args.who}") or 0)
+
+    class EP:
+        name = "hello"
+
+        def load(self):
+            return add_parser
+
+    real = registry.importlib.metadata.entry_points
+
+    def entry_points(group):
+        return [EP()] if group == cli.COMMANDS_GROUP else real(group=group)
+
+    monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
+    assert cli.main(["hello", "world"]) == 0
+    assert capsys.readouterr().out.strip() == "hello world"
