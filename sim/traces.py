@@ -269,6 +269,11 @@ def _check_chunk(
     return frame
 
 
+def _is_text(series: pd.Series) -> bool:
+    """Text cells: object dtype (pandas 2) or the string dtype pandas 3 gives ``dtype=str``."""
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
 def _convert(series: pd.Series, col: Column):
     """Typed values of one column, a mask of bad cells and a reason for a bad cell."""
     n = len(series)
