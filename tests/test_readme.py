@@ -19,7 +19,7 @@ def test_readme_model_and_policy_example(root, monkeypatch):
     exec(compile(example, "README.md", "exec"), namespace)
 
     cls = registry.get_model("toy.servers")
-    policy = registry.get_policy("toy", "always_one")()
+    policy = registry.get_policy("toy.pick", "always_one")()
     m = cls(cls.Params(jobs=200), policy=policy)
     sim = Simulation(3)
     m.build(sim)
