@@ -12,16 +12,21 @@ What it models
 
     * ``fcfs``: the burst that entered the queue first;
     * ``priority``: compute whenever a compute burst waits;
-    * ``threshold`` (T3's MCA, T3 (Pati et al., ASPLOS'24) §4.5): a communication burst may issue
-      only while the compute queue holds fewer than ``threshold_bursts`` bursts (then FCFS
-      among the two heads); once communication has waited ``starvation_limit_s`` (since it
-      last got service or since it started waiting) one communication burst is forced.
-      So communication gets at least ``burst_bytes`` per ``starvation_limit_s + one burst
-      time``. ``threshold_bursts`` is a mutable attribute so a model can set it from the
-      memory intensity of the first GEMM stage (the paper's dynamic threshold).
+    * ``threshold`` (T3's communication-aware memory-controller arbitration, MCA: Pati et
+      al., ASPLOS'24, Sec. 4.5): a communication burst may issue only while the compute
+      queue holds fewer than ``threshold_bursts`` bursts (then FCFS among the two heads);
+      once communication has waited ``starvation_limit_s`` (since it last got service or
+      since it started waiting) one communication burst is forced. So communication never
+      waits longer than ``starvation_limit_s`` plus one burst's service time
+      (:attr:`HBMArbiter.max_comm_wait_s` records the longest wait), and gets at least
+      ``burst_bytes`` per ``starvation_limit_s + one burst time``. ``threshold_bursts`` is a
+      mutable attribute so a model can set it from the memory intensity of the first GEMM
+      stage (the paper's dynamic threshold).
 
     Counters per origin: bytes read and written, bursts, queueing delay of bursts (enqueue to
-    start of service), and server busy time.
+    start of service), and server busy time. With ``bin_s``, bytes served per origin and
+    direction in time bins of ``bin_s`` (:meth:`HBMArbiter.timeline`): a DRAM-traffic
+    timeline.
 
 Granularity
     ``burst_bytes`` (default 64 KiB) trades fidelity for events: one SimPy timeout per burst.
@@ -34,7 +39,7 @@ What it leaves out
     Channels, banks, row-buffer hits and misses, read/write turnaround, refresh, and address
     mapping. Reads and writes cost the same per byte unless ``cost`` says otherwise.
 
-Assumptions (T3 §4.5 publishes no MCA threshold values; all [A])
+Assumptions (the T3 paper gives no MCA values; all [A])
     Defaults: ``window_bursts = 16``; threshold policy ``threshold_bursts = 8``,
     ``starvation_limit_s = 2 us`` (within the 1-4 us range suggested there).
 
@@ -140,10 +145,13 @@ class HBMArbiter:
         window_bursts: int = 16,
         latency_s: float = 0.0,
         compute_origins: tuple[str, ...] = ("gemm",),
+        bin_s: float | None = None,
         scope: Scope | None = None,
     ):
         if bandwidth_Bps <= 0 or burst_bytes <= 0 or window_bursts < 1:
             raise ValueError("bandwidth_Bps, burst_bytes and window_bursts must be positive")
+        if bin_s is not None and bin_s <= 0:
+            raise ValueError("bin_s must be positive")
         self.env, self.bandwidth_Bps = env, bandwidth_Bps
         self.policy = policy if policy is not None else FCFS()
         self.burst_bytes, self.window_bursts, self.latency_s = burst_bytes, window_bursts, latency_s
@@ -151,6 +159,10 @@ class HBMArbiter:
         self.scope = scope_of(scope)
         self.stats: dict[str, OriginStats] = {}
         self.busy_s = 0.0
+        #: longest time communication waited with a burst queued and none served
+        self.max_comm_wait_s = 0.0
+        self.bin_s = bin_s
+        self._bins: dict[tuple[str, bool, int], float] = {}
         self._q: dict[bool, deque] = {COMPUTE: deque(), COMM: deque()}
         self._seq = count()
         self._comm_since = 0.0
@@ -202,6 +214,16 @@ class HBMArbiter:
     def origin(self, name: str) -> OriginStats:
         return self.stats.setdefault(name, OriginStats())
 
+    def timeline(self) -> list[tuple[float, str, str, float]]:
+        """``(bin start s, origin, "read"|"write", bytes)`` per non-empty bin (``bin_s`` set);
+        a burst counts in the bin where its service starts."""
+        if self.bin_s is None:
+            return []
+        return [
+            (i * self.bin_s, origin, "write" if write else "read", nbytes)
+            for (origin, write, i), nbytes in sorted(self._bins.items(), key=lambda kv: kv[0][2])
+        ]
+
     # -- internals --------------------------------------------------------------------------
     def _enqueue(self, tr: _Transfer) -> None:
         b = min(self.burst_bytes, tr.unqueued)
@@ -227,6 +249,9 @@ class HBMArbiter:
                 comm = self.policy.select(self)
             t_enq, _seq, tr, b = qs[comm].popleft()
             if comm:
+                wait = env.now - self._comm_since
+                if wait > self.max_comm_wait_s:
+                    self.max_comm_wait_s = wait
                 self._comm_since = env.now
             st = self.origin(tr.origin)
             delay = env.now - t_enq
@@ -239,6 +264,9 @@ class HBMArbiter:
                 self.scope.span("write" if tr.write else "read", t0, env.now, track=tr.origin,
                                 args={"bytes": b})  # fmt: skip
             self.busy_s += service
+            if self.bin_s is not None:
+                key = (tr.origin, tr.write, int(t0 / self.bin_s))
+                self._bins[key] = self._bins.get(key, 0.0) + b
             st.bursts += 1
             if tr.write:
                 st.write_bytes += b

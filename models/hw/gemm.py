@@ -18,8 +18,19 @@ What it models
     stay in an LRU cache of ``l2_bytes`` at panel granularity: a panel resident when the
     wave starts is a hit, otherwise it is read. With ``l2_bytes = 0`` every tile reads both
     of its panels (:func:`roofline_time_s` is the closed form of that case).
-    DRAM writes: every output element once (outputs bypass L2, as T3's uncached output
-    writes, T3 (Pati et al., ASPLOS'24) §6.2).
+    DRAM writes: every output element once. By default outputs bypass L2 (uncached
+    stores, as T3's producer writes, Pati et al., ASPLOS'24, Sec. 4.3 and 6.2). With
+    ``cache_outputs=True`` (an ordinary write-allocate kernel) each wave's output tiles are
+    put into the same LRU after its panels: they take L2 space, so input panels may be
+    evicted and read again; each output is still written to DRAM once.
+
+    Per-tile DRAM bytes: a wave's panel reads are attributed to the first tile of the wave
+    that uses the panel (:attr:`Wave.tile_read_bytes`); a tile's writes are its own output
+    (:meth:`Tile.nbytes`).
+
+    Tile order: :func:`tile_order` gives row-major, column-major and grouped ("swizzled")
+    dispatch orders; grouped order walks ``group_rows`` tile rows column by column, the
+    usual BLAS trick to keep a group's A panels in L2 while B panels stream.
 
 What it leaves out
     Split-K, stream-K, multiple workgroups per CU, K-loop pipelining inside a tile, L2 bank
@@ -28,6 +39,8 @@ What it leaves out
 Assumptions
     Default tile 128 x 128 (a common BLAS macro-tile on both AMD and NVIDIA GPUs) [A].
     One tile's FLOPs are ``2 tile_m tile_n K`` (multiply-add = 2 FLOPs).
+    Grouped order's default group: the most tile rows whose A panels fill at most half the
+    L2 (:func:`default_group_rows`) [A]; the other half is left to B panels and outputs.
 
 Units: FLOP/s, bytes, seconds. dtype sizes in :data:`DTYPE_BYTES` (IEEE 754 binary32/16,
 bfloat16, OCP FP8 formats; tf32 is stored in 4 bytes).
@@ -79,6 +92,14 @@ class Tile:
     col0: int
     col1: int
 
+    @property
+    def elements(self) -> int:
+        return (self.row1 - self.row0) * (self.col1 - self.col0)
+
+    def nbytes(self, dtype_bytes: int) -> int:
+        """Bytes of this tile's output (what its stores write)."""
+        return self.elements * dtype_bytes
+
 
 @dataclass(frozen=True)
 class Wave:
@@ -87,6 +108,9 @@ class Wave:
     compute_s: float
     read_bytes: float
     write_bytes: float
+    #: DRAM read bytes per tile (same order as ``tiles``): each panel the wave reads is
+    #: attributed to the first tile that uses it; sums to ``read_bytes``.
+    tile_read_bytes: tuple[float, ...] = ()
 
     @property
     def bytes(self) -> float:
@@ -127,6 +151,53 @@ class GemmPlan:
         return sum(w.write_bytes for w in self.waves)
 
 
+TILE_ORDERS = ("row_major", "col_major", "grouped")
+
+
+def default_group_rows(
+    shape: GemmShape, l2_bytes: float, tile_m: int = 128, tile_n: int = 128
+) -> int:
+    """Tile rows per group of the grouped order: as many as keep the group's A panels
+    (``tile_m x K`` each) within half of ``l2_bytes``; at least 1, at most all rows [A]."""
+    rows = math.ceil(shape.m / tile_m)
+    panel = tile_m * shape.k * shape.dtype_bytes
+    fit = int((l2_bytes / 2) // panel) if panel > 0 else rows
+    return max(1, min(rows, fit))
+
+
+def tile_order(
+    shape: GemmShape,
+    kind: str = "row_major",
+    *,
+    tile_m: int = 128,
+    tile_n: int = 128,
+    group_rows: int | None = None,
+    l2_bytes: float = 0.0,
+) -> list[int]:
+    """A dispatch order (permutation of row-major tile indices).
+
+    ``row_major``: the grid row by row; ``col_major``: column by column; ``grouped``:
+    blocks of ``group_rows`` tile rows (default :func:`default_group_rows` for
+    ``l2_bytes``), each walked column by column."""
+    gm, gn = math.ceil(shape.m / tile_m), math.ceil(shape.n / tile_n)
+    if kind == "row_major":
+        return list(range(gm * gn))
+    if kind == "col_major":
+        return [i * gn + j for j in range(gn) for i in range(gm)]
+    if kind == "grouped":
+        g = group_rows if group_rows is not None else default_group_rows(
+            shape, l2_bytes, tile_m, tile_n)  # fmt: skip
+        if g < 1:
+            raise ValueError(f"group_rows must be >= 1, got {g}")
+        return [
+            i * gn + j
+            for r0 in range(0, gm, g)
+            for j in range(gn)
+            for i in range(r0, min(r0 + g, gm))
+        ]
+    raise ValueError(f"unknown tile order {kind!r}; known: {', '.join(TILE_ORDERS)}")
+
+
 def tile_grid(shape: GemmShape, tile_m: int = 128, tile_n: int = 128) -> list[Tile]:
     """All output tiles in row-major order (edge tiles are smaller)."""
     gm, gn = math.ceil(shape.m / tile_m), math.ceil(shape.n / tile_n)
@@ -157,12 +228,15 @@ def plan_gemm(
     order: Sequence[int] | None = None,
     l2_bytes: float | None = None,
     bandwidth_Bps: float | None = None,
+    cache_outputs: bool = False,
 ) -> GemmPlan:
     """Waves, per-wave compute time and DRAM bytes of ``shape`` on ``cus`` CUs of ``spec``.
 
     ``order``: a permutation of row-major tile indices giving the dispatch order.
     ``l2_bytes``: cache for A/B panels (default ``spec.l2_bytes``; 0 disables reuse).
     ``bandwidth_Bps``: HBM bandwidth available to this GEMM (default ``spec.hbm_bandwidth_Bps``).
+    ``cache_outputs``: output tiles are write-allocated in L2 (they compete with panels
+    for space); default False: outputs bypass L2.
     """
     cus = spec.compute_units if cus is None else cus
     if not 1 <= cus <= spec.compute_units:
@@ -181,27 +255,43 @@ def plan_gemm(
     waves = []
     for w, start in enumerate(range(0, len(tiles), cus)):
         group = tuple(tiles[start : start + cus])
-        writes = sum((t.row1 - t.row0) * (t.col1 - t.col0) * b for t in group)
-        panels = [
-            (key, extent * k * b)
-            for t in group
-            for key, extent in ((("A", t.row0), t.row1 - t.row0), (("B", t.col0), t.col1 - t.col0))
-        ]
+        writes = sum(t.nbytes(b) for t in group)
         if l2 <= 0:  # no cache: every tile reads both of its panels
-            waves.append(Wave(w, group, tile_compute_s, sum(sz for _, sz in panels), writes))
+            per_tile = tuple(
+                ((t.row1 - t.row0) + (t.col1 - t.col0)) * k * b for t in group
+            )
+            waves.append(Wave(w, group, tile_compute_s, sum(per_tile), writes, per_tile))
             continue
-        needed = dict(panels)  # distinct panels of the wave, in first-use order
-        reads = sum(sz for key, sz in needed.items() if key not in cache)
-        for key, sz in needed.items():
-            if key in cache:
-                cache.move_to_end(key)
-            elif sz <= l2:
-                cache[key] = sz
-                cached += sz
-            while cached > l2:
-                cached -= cache.popitem(last=False)[1]
-        waves.append(Wave(w, group, tile_compute_s, reads, writes))
+        needed: dict[tuple[str, int], tuple[float, int]] = {}  # panel -> (bytes, first tile)
+        for pos, t in enumerate(group):
+            for key, extent in ((("A", t.row0), t.row1 - t.row0), (("B", t.col0), t.col1 - t.col0)):
+                if key not in needed:
+                    needed[key] = (extent * k * b, pos)
+        per_tile_reads = [0.0] * len(group)
+        for key, (sz, pos) in needed.items():
+            if key not in cache:
+                per_tile_reads[pos] += sz
+        cached = _lru_touch(cache, cached, ((key, sz) for key, (sz, _) in needed.items()), l2)
+        if cache_outputs:
+            cached = _lru_touch(cache, cached, ((("C", t.index), t.nbytes(b)) for t in group), l2)
+        waves.append(
+            Wave(w, group, tile_compute_s, sum(per_tile_reads), writes, tuple(per_tile_reads))
+        )
     return GemmPlan(shape, cus, tile_m, tile_n, bw, tuple(waves))
+
+
+def _lru_touch(cache: OrderedDict, cached: float, items, l2: float) -> float:
+    """Use ``(key, bytes)`` items in order: hits move to the MRU end, misses are inserted;
+    evict from the LRU end while over ``l2``. Returns the bytes now cached."""
+    for key, sz in items:
+        if key in cache:
+            cache.move_to_end(key)
+        elif sz <= l2:
+            cache[key] = sz
+            cached += sz
+        while cached > l2:
+            cached -= cache.popitem(last=False)[1]
+    return cached
 
 
 def roofline_time_s(

@@ -5,21 +5,40 @@ What it models
       per dtype, device-memory capacity and bandwidth, L2 size. Catalog entries with sources
       live in :mod:`sim_models.hw.catalog.gpus`.
     * :class:`GPU`: the CUs form a ``simpy.Container``. A kernel takes some CUs for its
-      duration. CU partitioning (T3 (Pati et al., ASPLOS'24) §2.5: a share of CUs reserved for a
-      communication kernel) is :meth:`GPU.reserve_cus` before the GEMM starts; the GEMM then
+      duration. CU partitioning (a share of CUs reserved for a communication kernel, as in
+      T3's CU-contention study, Pati et al., ASPLOS'24, Sec. 3.2) is :meth:`GPU.reserve_cus`
+      before the GEMM starts; the GEMM then
       runs on the CUs left. :meth:`GPU.gemm` runs a GEMM wave by wave (:mod:`sim_models.hw.gemm`)
       and calls ``on_wave`` / ``on_tile`` when a wave's output tiles are written, which is
       what T3's tracker needs.
-    * DRAM traffic: without an ``hbm`` server, a wave takes ``max(compute, bytes / bw)``
-      (the roofline). With one (:class:`sim_models.hw.arbiter.HBMArbiter` or a
-      :class:`sim_models.hw.memory.MemoryDevice`), a wave issues its reads and writes to it as
-      origin ``"gemm"`` when it starts and ends when both the compute and the traffic are
-      done, so other traffic (communication, NMC updates) slows memory-bound waves.
+    * DRAM traffic, wave mode (the default): without an ``hbm`` server, a wave takes
+      ``max(compute, bytes / bw)`` (the roofline). With one
+      (:class:`sim_models.hw.arbiter.HBMArbiter` or a :class:`sim_models.hw.memory.MemoryDevice`),
+      a wave issues its reads and writes to it as origin ``"gemm"`` when it starts and ends
+      when both the compute and the traffic are done, so other traffic (communication, NMC
+      updates) slows memory-bound waves. ``on_tile`` fires for every tile at the wave's end.
+    * Tile mode (``k_steps > 1`` or a ``store`` function): a wave's K loop runs in
+      ``k_steps`` steps; step ``j`` computes on data loaded by step ``j``'s read while step
+      ``j+1``'s read is in flight (double buffering: one read ahead). So a wave starts with
+      a read phase that no compute hides, and a read slowed by other traffic stalls the
+      compute: the way communication bursts hurt a GEMM's read phases. When the compute
+      ends, every tile stores its own output through ``store(tile, nbytes)`` (default: a
+      plain write of origin ``origin``), and ``on_tile(tile, t)`` fires when *that* tile's
+      store completes, so tiles of one wave complete one by one as memory (or a link) takes
+      their stores. One wave of stores may be in flight: a wave issues its stores only after
+      the previous wave's have completed (a store buffer one wave deep, which is what
+      back-pressures a GEMM whose stores go to a slower link).
+
+Why compute is simulated per wave, not per tile
+    All tiles of a wave start together on their own CUs and have the same work (edge tiles
+    are padded as MFMA/tensor-core tiles are), so their compute ends at the same instant;
+    what differs between them is when their stores land, and tile mode tracks that per tile.
 
 What it leaves out
     Warp scheduling, occupancy beyond one workgroup per CU, kernel launch latency, power
-    and clock throttling, and the timing of writes inside a wave (a wave's writes are issued
-    with its reads; in a pipelined kernel they stand for the previous wave's stores).
+    and clock throttling, and (in wave mode) the timing of writes inside a wave (a wave's
+    writes are issued with its reads; in a pipelined kernel they stand for the previous
+    wave's stores).
 
 Units: Hz, FLOP/s, bytes, bytes/s, seconds.
 """
@@ -37,6 +56,11 @@ from sim_models.hw.specs import GPUSpec, spec_from_cus
 from sim.scope import Scope, scope_of
 
 __all__ = ["GPU", "GPUSpec", "GemmResult", "MemoryServer", "spec_from_cus"]
+
+
+#: How a tile's output is stored in tile mode: ``store(tile, nbytes)`` -> event of the
+#: store landing (a local write, a near-memory update, a remote write over a link, ...).
+StoreFn = Callable[[Tile, int], simpy.Event]
 
 
 class MemoryServer(Protocol):
@@ -126,19 +150,46 @@ class GPU:
         on_wave: Callable[[Wave, float], Any] | None = None,
         on_tile: Callable[[Tile, float], Any] | None = None,
         origin: str = "gemm",
+        cache_outputs: bool = False,
+        k_steps: int = 1,
+        store: StoreFn | None = None,
     ) -> simpy.Process:
         """Run a GEMM on ``cus`` CUs (default: all CUs free now); value: :class:`GemmResult`.
 
         ``on_wave(wave, now)`` and ``on_tile(tile, now)`` are called when a wave ends, i.e.
-        when its output tiles are in memory.
+        when its output tiles are in memory (in tile mode: when each tile's store, and then
+        the whole wave's, has completed). ``k_steps > 1`` or ``store`` selects tile mode
+        (see the module docstring); ``store(tile, nbytes)`` returns the event of that
+        tile's store landing.
         """
         n = self.free_cus if cus is None else cus
         if n < 1:
             raise ValueError(f"{self.name}: no free CUs for the GEMM")
         plan = plan_gemm(
-            shape, self.spec, cus=n, tile_m=tile_m, tile_n=tile_n, order=order, l2_bytes=l2_bytes
-        )
-        return self.env.process(self._run_gemm(plan, on_wave, on_tile, origin))
+            shape, self.spec, cus=n, tile_m=tile_m, tile_n=tile_n, order=order,
+            l2_bytes=l2_bytes, cache_outputs=cache_outputs,
+        )  # fmt: skip
+        return self.run_plan(plan, on_wave=on_wave, on_tile=on_tile, origin=origin,
+                             k_steps=k_steps, store=store)  # fmt: skip
+
+    def run_plan(
+        self,
+        plan: GemmPlan,
+        *,
+        on_wave: Callable[[Wave, float], Any] | None = None,
+        on_tile: Callable[[Tile, float], Any] | None = None,
+        origin: str = "gemm",
+        k_steps: int = 1,
+        store: StoreFn | None = None,
+    ) -> simpy.Process:
+        """Run a GEMM planned with :func:`sim_models.hw.gemm.plan_gemm` (its ``cus`` CUs)."""
+        if not 1 <= plan.cus <= self.spec.compute_units:
+            raise ValueError(f"{self.name}: plan needs {plan.cus} CUs of {self.spec.compute_units}")
+        if k_steps < 1:
+            raise ValueError(f"k_steps must be >= 1, got {k_steps}")
+        if k_steps == 1 and store is None:
+            return self.env.process(self._run_gemm(plan, on_wave, on_tile, origin))
+        return self.env.process(self._run_tiles(plan, on_wave, on_tile, origin, k_steps, store))
 
     def _run_gemm(self, plan: GemmPlan, on_wave, on_tile, origin: str):
         env = self.env
@@ -170,3 +221,65 @@ class GPU:
         result.end_s = env.now
         yield self.cus.put(plan.cus)
         return result
+
+    def _load(self, nbytes: float, origin: str) -> simpy.Event:
+        if self.hbm is None or nbytes <= 0:
+            return self.env.event().succeed()
+        return self.hbm.read(nbytes, origin)
+
+    def _run_tiles(self, plan: GemmPlan, on_wave, on_tile, origin: str, k_steps: int, store):
+        env = self.env
+        yield self.cus.get(plan.cus)
+        result = GemmResult(plan, start_s=env.now)
+        scope = self.scope
+        b = plan.shape.dtype_bytes
+        stores_done: simpy.Event | None = None  # the previous wave's stores
+        for w_index, wave in enumerate(plan.waves):
+            t0 = env.now
+            if self.hbm is None:  # roofline wave, then its stores
+                yield env.timeout(wave.time_s(plan.bandwidth_Bps))
+            else:
+                step_bytes = wave.read_bytes / k_steps
+                step_s = wave.compute_s / k_steps
+                load = self._load(step_bytes, origin)
+                for j in range(k_steps):
+                    yield load  # step j's operands are in
+                    load = self._load(step_bytes, origin) if j + 1 < k_steps else None
+                    yield env.timeout(step_s)
+            t_compute = env.now
+            if stores_done is not None and not stores_done.processed:
+                yield stores_done  # store buffer: one wave of stores in flight
+            stores = []
+            for tile in wave.tiles:
+                nbytes = tile.nbytes(b)
+                if store is not None:
+                    ev = store(tile, nbytes)
+                elif self.hbm is not None:
+                    ev = self.hbm.write(nbytes, origin)
+                else:
+                    ev = env.event().succeed()
+                if on_tile is not None:
+                    ev.callbacks.append(lambda _e, t=tile: on_tile(t, env.now))
+                stores.append(ev)
+            stores_done = env.all_of(stores)
+            stores_done.callbacks.append(
+                lambda _e, w=wave, i=w_index, t0=t0, tc=t_compute: self._wave_stored(
+                    result, w, i, t0, tc, on_wave, origin
+                )
+            )
+            if scope.tracing:
+                scope.span(f"{origin} wave {w_index} compute", t0, t_compute, track=origin,
+                           args={"tiles": len(wave.tiles), "read_bytes": wave.read_bytes})  # fmt: skip
+        if stores_done is not None and not stores_done.processed:
+            yield stores_done
+        result.end_s = env.now
+        yield self.cus.put(plan.cus)
+        return result
+
+    def _wave_stored(self, result, wave, index, t0, t_compute, on_wave, origin) -> None:
+        now = self.env.now
+        result.wave_end_s.append(now)
+        if self.scope.tracing:
+            self.scope.span(f"{origin} wave {index} stores", t_compute, now, track=f"{origin}.stores")
+        if on_wave is not None:
+            on_wave(wave, now)

@@ -10,10 +10,10 @@ What it models
       bytes are counted by origin (``gemm``, ``rs``, ``dma``, ...).
     * :class:`ComputeEnhancedMemory` adds :meth:`~ComputeEnhancedMemory.update`: the data
       crosses the channel once as a write and is added into the resident data by near-bank
-      ALUs (T3 (Pati et al., ASPLOS'24) §4.3): no GPU read. The in-DRAM read-add-write is
-      counted as ``nmc`` array reads and writes, and costs ``nmc_extra_occupancy`` of a
-      write's channel time on top of the write (this project's modelling choice: "one
-      channel write plus extra bank occupancy"). :meth:`MemoryDevice.reduce_baseline` is the
+      ALUs ("op-and-store", Pati et al., T3, ASPLOS'24, Sec. 4.3): no GPU read. The
+      in-DRAM read-add-write is counted as ``nmc`` array reads and writes, and costs
+      ``nmc_extra_occupancy`` of a write's channel time on top of the write (one channel
+      write plus extra bank occupancy). :meth:`MemoryDevice.reduce_baseline` is the
       GPU-side alternative: read both operands and write the sum (3 channel transfers).
 
 What it leaves out
@@ -23,9 +23,9 @@ Assumptions and sources of constants
     * HBM of a GPU: capacity and bandwidth from its :class:`~sim_models.hw.gpu.GPUSpec`
       (catalog sources). Latency 500 ns [A]: order of magnitude of GPU DRAM load latency
       reported by microbenchmark studies (several hundred ns); it does not affect throughput.
-    * ``nmc_extra_occupancy = 0.5`` [A]: the per-update cost was not recovered from the T3
-      paper (§4.3 publishes none [U]); 0.5 sits between perfect bank-level overlap (0)
-      and a full extra write (1). Exposed as a knob.
+    * ``nmc_extra_occupancy = 0.5`` [A]: the T3 paper models the update's DRAM timing
+      (Sec. 5.1) but its per-update cost is not known here; 0.5 sits between perfect
+      bank-level overlap (0) and a full extra write (1). Exposed as a knob.
     * Host DDR4-3200, 8 channels: 3200 MT/s x 8 B = 25.6 GB/s per channel (JEDEC JESD79-4),
       204.8 GB/s; DDR5-4800, 8 channels: 307.2 GB/s (JEDEC JESD79-5). Idle latency 100 ns [A]
       (typical measured local-socket latency, 80-120 ns).
@@ -103,6 +103,7 @@ class MemoryDevice:
         burst_bytes: float = 64 * 1024,
         window_bursts: int = 16,
         compute_origins: tuple[str, ...] = ("gemm",),
+        bin_s: float | None = None,
         scope: Scope | None = None,
     ):
         self.env, self.spec = env, spec
@@ -115,6 +116,7 @@ class MemoryDevice:
             window_bursts=window_bursts,
             latency_s=spec.latency_s,
             compute_origins=compute_origins,
+            bin_s=bin_s,
             scope=self.scope,
         )
         self.used_bytes = 0.0

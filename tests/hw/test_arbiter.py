@@ -92,3 +92,36 @@ def test_zero_bytes_and_registry():
     assert arb.read(0, "gemm").triggered
     assert (OccupancyThreshold.domain, OccupancyThreshold.name) == ("hw.arbiter", "threshold")
     assert (FCFS.name, ComputeFirst.name) == ("fcfs", "priority")
+
+
+def test_timeline_bins_add_up_to_served_bytes():
+    env, arb = make(bin_s=10e-6)
+    arb.read(MB, "gemm")
+    arb.write(MB // 2, "rs")
+    env.run()
+    rows = arb.timeline()
+    assert sum(r[3] for r in rows) == pytest.approx(arb.served_bytes())
+    assert {(r[1], r[2]) for r in rows} == {("gemm", "read"), ("rs", "write")}
+    assert all(r[3] <= 10e-6 * BW + BURST for r in rows)  # no bin above the bandwidth
+    assert make()[1].timeline() == []
+
+
+@pytest.mark.parametrize("limit", [0.5e-6, 2e-6, 5e-6])
+def test_mca_never_holds_comm_beyond_its_starvation_bound(limit):
+    pol = OccupancyThreshold(
+        OccupancyThreshold.Params(threshold_bursts=4, starvation_limit_s=limit)
+    )
+    env, arb = make(pol)
+    for _ in range(3):  # saturating compute streams keep the compute queue above 4
+        arb.read(MB, "gemm")
+    for i in range(20):  # comm requests arriving over time
+        env.timeout(i * 3e-6).callbacks.append(lambda _e: arb.write(4 * BURST, "rs"))
+    env.run()
+    assert pol.forced > 0
+    assert arb.max_comm_wait_s <= limit + BURST / BW + 1e-15
+    # FCFS-free strict priority has no such bound
+    env2, arb2 = make(ComputeFirst())
+    arb2.read(MB, "gemm")
+    arb2.write(BURST, "rs")
+    env2.run()
+    assert arb2.max_comm_wait_s > 10 * limit

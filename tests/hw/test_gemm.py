@@ -70,3 +70,44 @@ def test_l2_lru_across_waves():
     tight = plan_gemm(shape, T3, cus=2, l2_bytes=2 * panel)
     # A0 was evicted by B1 at the end of wave 0, so wave 1 reads it again
     assert [w.read_bytes for w in tight.waves] == [3 * panel, 3 * panel]
+
+
+def test_tile_orders_are_permutations_and_grouped_walks_columns():
+    from sim_models.hw.gemm import default_group_rows, tile_order
+
+    shape = GemmShape(512, 384, 64)  # 4 x 3 tiles
+    for kind in ("row_major", "col_major", "grouped"):
+        assert sorted(tile_order(shape, kind, group_rows=2)) == list(range(12))
+    assert tile_order(shape, "col_major") == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]
+    assert tile_order(shape, "grouped", group_rows=2) == [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]
+    assert tile_order(shape, "grouped", group_rows=4) == tile_order(shape, "col_major")
+    # default group: as many A panels (128 x 64 x 2 B = 16 KiB) as fit in half the L2
+    assert default_group_rows(shape, l2_bytes=2 * 2 * 16384) == 2
+    assert default_group_rows(shape, l2_bytes=1) == 1
+    assert default_group_rows(shape, l2_bytes=1e12) == 4
+    with pytest.raises(ValueError):
+        tile_order(shape, "zigzag")
+
+
+def test_per_tile_read_bytes_attribute_each_panel_once():
+    shape = GemmShape(256, 256, 128)
+    plan = plan_gemm(shape, T3, cus=4, l2_bytes=16 * 2**20)
+    w = plan.waves[0]
+    assert sum(w.tile_read_bytes) == w.read_bytes
+    panel = 128 * 128 * 2
+    assert list(w.tile_read_bytes) == [2 * panel, panel, panel, 0]  # A0+B0, B1, A1, nothing
+    assert plan.waves[0].tiles[0].nbytes(2) == 128 * 128 * 2
+    no_l2 = plan_gemm(shape, T3, cus=4, l2_bytes=0).waves[0]
+    assert list(no_l2.tile_read_bytes) == [2 * panel] * 4
+
+
+def test_cached_outputs_evict_input_panels():
+    # 1 x 4 tiles on 2 CUs; A0 is shared by both waves; the L2 holds 4 panels.
+    shape = GemmShape(128, 512, 128)
+    panel = 128 * 128 * 2  # = one output tile too
+    bypass = plan_gemm(shape, T3, cus=2, l2_bytes=4 * panel)
+    cached = plan_gemm(shape, T3, cus=2, l2_bytes=4 * panel, cache_outputs=True)
+    assert [w.read_bytes for w in bypass.waves] == [3 * panel, 2 * panel]
+    # wave 0 leaves A0 B0 B1 C0 C1 -> A0 evicted, so wave 1 reads it again
+    assert [w.read_bytes for w in cached.waves] == [3 * panel, 3 * panel]
+    assert cached.write_bytes == bypass.write_bytes == 4 * panel
