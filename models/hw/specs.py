@@ -214,3 +214,44 @@ class TransformerSpec:
 
     def weight_bytes(self, dtype_bytes: int = 2) -> int:
         return self.param_count() * dtype_bytes
+
+    # -- per-layer shapes and costs of one forward pass (used by iteration-time models) --
+    def linear_layers(self, tp: int = 1) -> tuple[tuple[str, int, int], ...]:
+        """The GEMMs of one layer on one of ``tp`` tensor-parallel GPUs, as ``(name, n, k)``
+        with ``m`` = tokens: fused Q/K/V projection and gate+up projection split by columns,
+        output and down projections split by rows (Megatron-style sharding)."""
+        if tp < 1 or self.heads % tp or (self.kv_heads % tp and tp % self.kv_heads):
+            raise ValueError(f"{self.name}: tensor-parallel degree {tp} does not divide heads")
+        hd, h = self.head_dim, self.hidden
+        kv = max(1, self.kv_heads // tp)  # KV heads are replicated when tp > kv_heads
+        up = (2 if self.gated_ffn else 1) * self.ffn
+        return (
+            ("qkv_proj", (self.heads // tp + 2 * kv) * hd, h),
+            ("o_proj", h, self.heads // tp * hd),
+            ("up_proj", up // tp, h),
+            ("down_proj", h, self.ffn // tp),
+        )
+
+    def linear_flops_per_token(self, tp: int = 1) -> float:
+        """FLOPs of the linear layers (all layers, one GPU of ``tp``) for one token."""
+        return 2.0 * self.layers * sum(n * k for _, n, k in self.linear_layers(tp))
+
+    def kv_heads_per_gpu(self, tp: int = 1) -> int:
+        return max(1, self.kv_heads // tp)
+
+    def kv_bytes_per_token_per_layer(self, dtype_bytes: int = 2, tp: int = 1) -> int:
+        """K and V of one token in one layer, on one GPU of ``tp``."""
+        return 2 * self.kv_heads_per_gpu(tp) * self.head_dim * dtype_bytes
+
+    def attention_flops_per_layer(self, pairs: float, tp: int = 1) -> float:
+        """FLOPs of attention over ``pairs`` (query, key) pairs in one layer: QK^T and PV,
+        2 multiply-adds each per head dimension (softmax left out)."""
+        return 4.0 * (self.heads // tp) * self.head_dim * pairs
+
+
+def causal_pairs(new_tokens: int, prefix_tokens: int = 0) -> float:
+    """(query, key) pairs of a causal prefill of ``new_tokens`` after ``prefix_tokens``
+    already cached: each new token attends to the prefix, to the earlier new tokens and to
+    itself."""
+    n = float(new_tokens)
+    return n * prefix_tokens + n * (n + 1) / 2

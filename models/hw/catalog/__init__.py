@@ -1,6 +1,7 @@
 """Catalogs of hardware and model architectures, looked up by name.
 
-``gpu(name)``, ``link(name)``, ``nic(name)``, ``transformer(name)`` return the catalog
+``gpu(name)``, ``link(name)``, ``nic(name)``, ``transformer(name)``,
+``kernel_efficiency(gpu_name)`` return the catalog
 entry (case-insensitive) or raise :class:`sim.errors.UnknownNameError` with the closest
 valid name. Every entry carries its source; see each module's docstring.
 """
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from sim_models.hw.catalog.efficiency import KERNEL_EFFICIENCY
 from sim_models.hw.catalog.gpus import GPUS
 from sim_models.hw.catalog.links import LINKS, NICS, NVLINK_GENS
 from sim_models.hw.catalog.transformers import TRANSFORMERS, TransformerSpec
+from sim_models.hw.kernels import KernelEfficiency
 from sim_models.hw.specs import GPUSpec, LinkSpec, NICSpec
 
 from sim.errors import UnknownNameError, did_you_mean
@@ -19,8 +22,8 @@ from sim.errors import UnknownNameError, did_you_mean
 T = TypeVar("T")
 
 __all__ = [
-    "GPUS", "LINKS", "NICS", "NVLINK_GENS", "TRANSFORMERS",
-    "gpu", "link", "nic", "transformer",
+    "GPUS", "KERNEL_EFFICIENCY", "LINKS", "NICS", "NVLINK_GENS", "TRANSFORMERS",
+    "gpu", "kernel_efficiency", "link", "nic", "transformer",
 ]  # fmt: skip
 
 
@@ -47,3 +50,8 @@ def nic(name: str) -> NICSpec:
 
 def transformer(name: str) -> TransformerSpec:
     return _lookup("transformer", TRANSFORMERS, name)
+
+
+def kernel_efficiency(name: str) -> KernelEfficiency:
+    """What the GPU ``name``'s kernels achieve (:mod:`sim_models.hw.catalog.efficiency`)."""
+    return _lookup("kernel efficiency for GPU", KERNEL_EFFICIENCY, name)

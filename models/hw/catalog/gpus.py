@@ -12,6 +12,11 @@ Sources
     * A100: NVIDIA A100 datasheet and "NVIDIA A100 Tensor Core GPU Architecture" whitepaper
       (2020): 108 SMs, 1410 MHz boost, 19.5 TF fp32, 156 TF tf32, 312 TF fp16/bf16, 40 MB L2;
       SXM4 40GB HBM2 1,555 GB/s; SXM4 80GB HBM2e 2,039 GB/s (the PCIe 80GB card: 1,935 GB/s).
+    * A40: NVIDIA A40 datasheet (2020): 37.4 TF fp32, 74.8 TF tf32, 149.7 TF fp16/bf16
+      tensor (dense), 48 GB GDDR6, 696 GB/s; GA102 with 84 SMs at 1,740 MHz boost, 6 MB L2
+      (TechPowerUp GPU database). 149.7e12 / (84 x 1.74e9) = 1024 FLOP/cycle/SM, as the A10.
+      Used to validate the kernel model on Vidur's A40 profile and, through its kernel
+      efficiency, to stand in for the A10 (same chip), which has no profile.
     * H100 SXM: NVIDIA H100 datasheet and "NVIDIA H100 Tensor Core GPU Architecture"
       whitepaper (2022): 132 SMs, 66.9 TF fp32, 494.7 TF tf32, 989.4 TF fp16/bf16, 1,978.9 TF
       fp8 (datasheet values halved: they are quoted with sparsity), 80 GB HBM3 3.35 TB/s,
@@ -40,6 +45,7 @@ T = 1e12
 
 _NV_A10 = "NVIDIA A10 datasheet (2021); GA102/A10 SM count, clock and L2 from TechPowerUp"
 _NV_A100 = "NVIDIA A100 datasheet; NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020)"
+_NV_A40 = "NVIDIA A40 datasheet (2020); GA102/A40 SM count, clock and L2 from TechPowerUp"
 _NV_H100 = "NVIDIA H100 datasheet; NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022)"
 
 GPUS: dict[str, GPUSpec] = {
@@ -49,6 +55,11 @@ GPUS: dict[str, GPUSpec] = {
             "a10", 72, 1.695e9,
             {"fp32": 31.2 * T, "tf32": 62.5 * T, "fp16": 125 * T, "bf16": 125 * T},
             24 * GiB, 600e9, 6 * MiB, _NV_A10, notes="device memory is GDDR6, not HBM",
+        ),
+        GPUSpec(
+            "a40", 84, 1.74e9,
+            {"fp32": 37.4 * T, "tf32": 74.8 * T, "fp16": 149.7 * T, "bf16": 149.7 * T},
+            48 * GiB, 696e9, 6 * MiB, _NV_A40, notes="device memory is GDDR6, not HBM",
         ),
         GPUSpec(
             "a100-40gb", 108, 1.41e9,
