@@ -46,9 +46,10 @@ def cmd_run(args) -> int:
     from sim.runner import run_experiment
 
     exp = experiment.load(args.file, args.overrides, seed=args.seed, quick=args.quick)
+    exp.check_inputs()
     if args.trace:
         exp.config.outputs.trace = True
-    out = Path(args.out or Path("results") / exp.config.name)
+    out = _out_dir(args.out, Path("results") / exp.config.name)
     bar = None
     if exp.config.replications > 1:
         bar = _progress_bar("replications", exp.config.replications)
@@ -57,16 +58,59 @@ def cmd_run(args) -> int:
         bar.n = done
         bar.refresh()
 
-    result = run_experiment(exp, out, quick=args.quick, progress=tick if bar else None)
-    if bar:
-        bar.close()
+    try:
+        result = run_experiment(
+            exp, out, quick=args.quick, progress=tick if bar else None, max_wall_s=args.max_run_s
+        )
+    finally:
+        if bar:
+            bar.close()
     m = result.manifest
     print(f"{exp.config.name}: {exp.config.model}, seed {exp.config.seed}, "
           f"{m['event_count']:,} events in {m['wall_time_s']:.2f} s wall, "
           f"{m['simulated_time_s']:.6g} s simulated")  # fmt: skip
     _print_summary(result.summary)
+    nan = m.get("nan_metrics") or {}
+    if nan:
+        first = next(iter(nan.items()))
+        print(f"note: {len(nan)} metric(s) are empty (null in summary.json), e.g. "
+              f"{first[0]}: {first[1]}; manifest.json lists them")  # fmt: skip
     print(f"results: {out}/ (summary.json, manifest.json, config.yaml)")
     return 0
+
+
+def _out_dir(given: str | None, default: Path) -> Path:
+    """The results folder: ``--out`` if given (checked), else ``default`` (checked)."""
+    from sim.results import check_out_dir
+
+    return check_out_dir(default if given is None else given)
+
+
+MAX_WORKERS = 256
+
+
+def _workers(value: str) -> int:
+    """argparse type of --workers: an integer in 1..MAX_WORKERS."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if not 1 <= n <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}, got {n}")
+    return n
+
+
+def _seconds(value: str) -> float:
+    """argparse type of a time limit: a positive, finite number of seconds."""
+    import math
+
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not (math.isfinite(x) and 0 < x <= 1e7):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
+    return x
 
 
 def _print_summary(summary: dict[str, float], limit: int = 24) -> None:
@@ -85,7 +129,11 @@ def cmd_sweep(args) -> int:
     from sim.sweep import run_sweep
 
     exp = experiment.load(args.file, args.overrides, seed=args.seed, quick=args.quick)
-    out = Path(args.out or Path("results") / exp.config.name)
+    out = _out_dir(args.out, Path("results") / exp.config.name)
+    if args.dask is not None:
+        from sim.sweep import check_dask_address
+
+        check_dask_address(args.dask)
     bar = _progress_bar("sweep")
 
     def tick(done, total):
@@ -103,6 +151,8 @@ def cmd_sweep(args) -> int:
             seed=args.seed,
             quick=args.quick,
             progress=tick,
+            max_wall_s=args.max_run_s,
+            dask_timeout_s=args.dask_timeout,
         )
     finally:
         bar.close()
@@ -120,12 +170,11 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from sim import experiment
-    from sim.sweep import grid
+    from sim.sweep import validate_all
 
-    exp = experiment.load(args.file, args.overrides, seed=args.seed, quick=args.quick)
-    n = len(grid(exp.config.sweep)) * exp.config.replications
-    print(f"{args.file}: valid ({exp.config.model}; {n} run{'s' if n != 1 else ''})")
+    exp, n = validate_all(args.file, args.overrides, seed=args.seed, quick=args.quick)
+    print(f"{args.file}: valid ({exp.config.model}; {n:,} run{'s' if n != 1 else ''}, "
+          "every sweep point and data file checked)")  # fmt: skip
     return 0
 
 
@@ -177,7 +226,7 @@ def cmd_reproduce(args) -> int:
     if not args.paper:
         raise UserError("name a paper, or 'all' (sim reproduce --list shows them)")
     names = ["all"] if args.paper == "all" else [get_paper(args.paper).id]
-    out = Path(args.out or Path("results") / "reproduce")
+    out = _out_dir(args.out, Path("results") / "reproduce")
 
     def note(msg: str) -> None:
         print(f"running {msg}", file=sys.stderr)
@@ -194,7 +243,7 @@ def cmd_reproduce(args) -> int:
 def cmd_bench(args) -> int:
     from sim.bench import run_all
 
-    out = Path(args.out or ".")
+    out = _out_dir(args.out, Path("."))
     results = run_all(quick=args.quick, out_dir=out, only=args.only)
     width = max(len(k) for k in results)
     print(f"{'benchmark':<{width}}  value")
@@ -216,13 +265,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", help="results folder (default results/<name>)")
     p.add_argument("--trace", action="store_true", help="also write trace.json (Perfetto)")
+    p.add_argument("--max-run-s", type=_seconds, default=None, metavar="S",
+                   help="stop a replication that runs longer than S wall seconds (exit 2)")  # fmt: skip
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sweep", help="run an experiment's sweep grid x replications")
     _add_common(p)
     p.add_argument("--out", help="results folder (default results/<name>)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="local processes")
+    p.add_argument("--workers", type=_workers, default=min(os.cpu_count() or 1, MAX_WORKERS),
+                   help=f"local processes (1..{MAX_WORKERS}; default: the CPU count)")  # fmt: skip
     p.add_argument("--dask", metavar="local|ADDRESS", help="run on Dask (tcp://host:8786)")
+    p.add_argument("--dask-timeout", type=_seconds, default=10.0, metavar="S",
+                   help="give up on a Dask scheduler that does not answer in S s (default 10)")  # fmt: skip
+    p.add_argument("--max-run-s", type=_seconds, default=None, metavar="S",
+                   help="record a run that takes longer than S wall seconds as failed")  # fmt: skip
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("validate", help="check an experiment file without running it")
@@ -237,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list papers and their claims")
     p.add_argument("--quick", action="store_true", help="short runs")
     p.add_argument("--out", help="output folder (default results/reproduce)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=_workers, default=min(os.cpu_count() or 1, MAX_WORKERS),
+                   help=f"local processes for sweeps (1..{MAX_WORKERS})")  # fmt: skip
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("bench", help="benchmarks, as ratios to baselines run alongside")

@@ -28,15 +28,30 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: Bounds that keep every run finite: no experiment needs more.
+MAX_DURATION_S = 1e15
+MAX_COUNT = 10**12
+MAX_REPLICATIONS = 10_000
+MAX_SEED = 2**63 - 1
+#: Most runs (grid points x replications) in one sweep: each run writes a folder.
+MAX_GRID_POINTS = 100_000
+#: Experiment names become folder names: no path separators, no leading dot.
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$"
 
 
 class StopConfig(_Strict):
     """When a run ends: after ``duration_s`` simulated seconds and/or ``count`` completions
     (whichever comes first). With neither, the run ends when no events are left."""
 
-    duration_s: float | None = Field(default=None, gt=0, description="simulated seconds")
-    count: int | None = Field(default=None, gt=0, description="completed units of work")
+    duration_s: float | None = Field(
+        default=None, gt=0, le=MAX_DURATION_S, description="simulated seconds"
+    )
+    count: int | None = Field(
+        default=None, gt=0, le=MAX_COUNT, description="completed units of work"
+    )
 
 
 class PluginRef(_Strict):
@@ -66,11 +81,22 @@ class OutputsConfig(_Strict):
 class ExperimentConfig(_Strict):
     """One experiment file."""
 
-    name: str = Field(min_length=1, description="experiment name; default results folder")
-    description: str = Field("", description="one line saying what the experiment shows")
-    model: str = Field(min_length=1, description="registered model name (`sim list`)")
-    seed: int = Field(default=0, ge=0, description="base seed; run seeds derive from it")
-    replications: int = Field(default=1, ge=1, description="independent runs per configuration")
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="experiment name (letters, digits, _ . + -); default results folder",
+    )
+    description: str = Field(
+        "", max_length=2000, description="one line saying what the experiment shows"
+    )
+    model: str = Field(
+        min_length=1, max_length=200, description="registered model name (`sim list`)"
+    )
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="base seed; run seeds derive from it")
+    replications: int = Field(
+        default=1, ge=1, le=MAX_REPLICATIONS, description="independent runs per configuration"
+    )
     stop: StopConfig = Field(default_factory=StopConfig, description="stop condition")
     params: dict[str, Any] = Field(
         default_factory=dict, description="the model's params (see the model's table below)"
@@ -94,19 +120,34 @@ class ExperimentConfig(_Strict):
     @field_validator("sweep")
     @classmethod
     def _sweep_lists(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        runs = 1
         for key, values in v.items():
             if not values:
                 raise ValueError(f"sweep key {key!r} has an empty list")
+            runs *= len(values)
             if key.split(".", 1)[0] not in SWEEPABLE_ROOTS:
                 raise ValueError(
                     f"sweep key {key!r} must start with one of {', '.join(SWEEPABLE_ROOTS)}"
                 )
+        if runs > MAX_GRID_POINTS:
+            raise ValueError(
+                f"the sweep grid has {runs:,} points; at most {MAX_GRID_POINTS:,} "
+                "(split it into several experiments)"
+            )
         return v
 
     @model_validator(mode="after")
     def _no_sweep_of_seed(self) -> ExperimentConfig:
         if "seed" in self.sweep:
             raise ValueError("sweep over 'seed' is not allowed; use replications")
+        points = 1
+        for values in self.sweep.values():
+            points *= len(values)
+        if points * self.replications > MAX_GRID_POINTS:
+            raise ValueError(
+                f"{points:,} grid points x {self.replications} replications is more than "
+                f"{MAX_GRID_POINTS:,} runs (split it into several experiments)"
+            )
         return self
 
 

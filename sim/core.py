@@ -12,13 +12,15 @@ Without either, the run ends when no events are left.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
 import numpy as np
 import simpy
 
-from sim.events import events_scheduled
+from sim.errors import RunError
+from sim.events import GuardedEnvironment, events_scheduled
 from sim.recorder import Recorder
 from sim.rng import RandomStreams
 from sim.scope import Scope
@@ -37,7 +39,7 @@ class Simulation:
 
     def __init__(self, seed: int = 0, *, trace: bool = False):
         self.seed = int(seed)
-        self.env = simpy.Environment()
+        self.env = GuardedEnvironment()
         self.streams = RandomStreams(self.seed)
         self.recorder = Recorder()
         self.timeline = Timeline(enabled=trace)
@@ -81,9 +83,16 @@ class Simulation:
         if self._stop_event is not None and not self._stop_event.triggered:
             self._stop_event.succeed()
 
-    def run(self, duration_s: float | None = None, count: int | None = None) -> None:
+    def run(
+        self,
+        duration_s: float | None = None,
+        count: int | None = None,
+        max_wall_s: float | None = None,
+    ) -> None:
         """Run until ``duration_s`` of simulated time, ``count`` completions, an explicit
-        :meth:`stop`, or an empty event queue, whichever comes first."""
+        :meth:`stop`, or an empty event queue, whichever comes first. ``max_wall_s`` bounds
+        the wall time (:class:`~sim.errors.RunError` beyond it)."""
+        self.env.set_wall_limit(max_wall_s)
         self.stop_count = count
         self._stop_event = self.env.event()
         if duration_s is not None:
@@ -98,6 +107,10 @@ class Simulation:
         except RuntimeError as exc:  # the queue emptied before the stop event
             if "No scheduled events left" not in str(exc):
                 raise
+        finally:
+            self.env.set_wall_limit(None)
+        if not math.isfinite(self.env.now):
+            raise RunError(f"simulated time became {self.env.now}")
 
     @property
     def events_scheduled(self) -> int:

@@ -38,3 +38,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class RunError(UserError):
+    """A run that cannot finish as configured: simulated time became infinite or NaN (a
+    zero, denormal or infinite rate or size in the input), or the run exceeded its
+    wall-time limit."""

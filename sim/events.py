@@ -9,10 +9,51 @@ one file. Everything else uses SimPy's public API.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
+
+from sim.errors import RunError
+
+_INF = float("inf")
+#: How many scheduled events between two looks at the wall clock.
+WALL_CHECK_EVERY = 1 << 15
+
+
+class GuardedEnvironment(simpy.Environment):
+    """``simpy.Environment`` that refuses to schedule an event at an infinite or NaN time
+    (which would otherwise loop or stall silently) and, with a deadline, stops a run that
+    exceeds its wall-time budget. Both raise :class:`~sim.errors.RunError`. The checks cost
+    one comparison per event and a clock read every :data:`WALL_CHECK_EVERY` events."""
+
+    def __init__(self, initial_time: float = 0):
+        super().__init__(initial_time)
+        self.wall_deadline: float | None = None
+        self.wall_limit_s: float | None = None
+        self._countdown = WALL_CHECK_EVERY
+
+    def set_wall_limit(self, seconds: float | None) -> None:
+        self.wall_limit_s = seconds
+        self.wall_deadline = None if seconds is None else time.monotonic() + seconds
+
+    def schedule(
+        self, event: simpy.Event, priority: int = simpy.core.NORMAL, delay: float = 0
+    ) -> None:
+        t = self._now + delay
+        if not t < _INF:
+            raise RunError(
+                f"an event was scheduled at simulated time {t} (now {self._now}, delay {delay}): "
+                "a rate, size or duration in the input is zero, denormal, infinite or NaN"
+            )
+        heappush(self._queue, (t, priority, next(self._eid), event))
+        self._countdown -= 1
+        if self._countdown <= 0:
+            self._countdown = WALL_CHECK_EVERY
+            if self.wall_deadline is not None and time.monotonic() > self.wall_deadline:
+                raise RunError(f"the run exceeded its wall-time limit of {self.wall_limit_s:g} s")
 
 #: SimPy's priorities are 0 (URGENT) and 1 (NORMAL); LATE runs after both at one instant.
 LATE = 2

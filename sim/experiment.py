@@ -73,6 +73,48 @@ class Experiment:
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
+    def input_paths(self) -> list[tuple[str, Path, str]]:
+        """Data files and folders the experiment names: ``(dotted key, resolved path,
+        "file"|"folder")`` for every string param whose name ends in ``_file``, ``path``,
+        ``_dir`` or ``_folder`` (model, policy and workload params)."""
+        groups: list[tuple[str, dict[str, Any]]] = [("params", self.params.model_dump())]
+        groups += [
+            (f"policies.{slot}.params", p.model_dump())
+            for slot, (_cls, p) in self.slot_policies.items()
+        ]
+        if self.workload_params is not None:
+            groups.append(("workload.params", self.workload_params.model_dump()))
+        ctx = self.context()
+        out = []
+        for prefix, values in groups:
+            for key, value in values.items():
+                if not isinstance(value, str) or not value:
+                    continue
+                if key.endswith(("_file", "path")):
+                    out.append((f"{prefix}.{key}", ctx.resolve(value), "file"))
+                elif key.endswith(("_dir", "_folder")):
+                    out.append((f"{prefix}.{key}", ctx.resolve(value), "folder"))
+        return out
+
+    def check_inputs(self) -> None:
+        """Every data file and folder the experiment names exists (DataError naming the
+        key and the path otherwise)."""
+        from sim.errors import DataError
+        from sim.traces import check_data_path
+
+        for key, path, kind in self.input_paths():
+            if kind == "file":
+                try:
+                    check_data_path(path, f"{key}: data file")
+                except DataError as exc:
+                    where = _where(self.source, self._yaml_text, tuple(key.split(".")))
+                    raise DataError(exc.message, where=where) from None
+            elif not Path(path).is_dir():
+                raise DataError(
+                    f"{key}: folder not found: {_short(path, 120)}",
+                    where=_where(self.source, self._yaml_text, tuple(key.split("."))),
+                )
+
     def context(self, quick: bool = False, seed: int = 0) -> RunContext:
         return RunContext(
             experiment_dir=self.experiment_dir,
@@ -172,15 +214,14 @@ def _validation_error(
 def parse_override(text: str) -> tuple[str, Any]:
     """``"params.servers=4"`` -> ``("params.servers", 4)``; the value is parsed as YAML."""
     if "=" not in text:
-        raise ConfigError(f"override {text!r} is not KEY=VALUE", where="--set")
+        raise ConfigError(f"override {_short(text)!r} is not KEY=VALUE", where="--set")
     key, _, raw = text.partition("=")
     key = key.strip()
     if not key:
-        raise ConfigError(f"override {text!r} has an empty key", where="--set")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot parse value of {key!r}: {exc}", where="--set") from None
+        raise ConfigError(f"override {_short(text)!r} has an empty key", where="--set")
+    value = parse_yaml(raw, f"--set {_short(key)}") if raw.strip() else None
+    if _depth(value) > MAX_DEPTH:
+        raise ConfigError("value nested too deeply", where=f"--set {_short(key)}")
     return key, value
 
 
@@ -232,24 +273,112 @@ def _short(text: Any, limit: int = 60) -> str:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def read_yaml(path: str | Path) -> tuple[dict[str, Any], str]:
+#: Experiment files larger than this are refused (they are hand-written YAML).
+MAX_FILE_BYTES = 10 * 2**20
+#: Deepest nesting of mappings and lists accepted in an experiment file.
+MAX_DEPTH = 40
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: let PyYAML report it
+            continue
+        line = key_node.start_mark.line + 1
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {_short(key)!r} is given twice (lines {first} and {line})",
+                key_node.start_mark,
+            )
+        seen[key] = line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of mappings and lists (iterative: never recurses)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, d)
+            if d > MAX_DEPTH:
+                return d
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((c, d + 1) for c in children)
+    return deepest
+
+
+def read_text_file(path: str | Path, what: str = "experiment file") -> str:
+    """The UTF-8 text of a small file (a byte-order mark is dropped); ConfigError if it is
+    missing, a folder, too big, unreadable or not UTF-8."""
+    where = _short(str(path), 200)
     p = Path(path)
-    if not p.exists():
-        raise ConfigError("file not found", where=str(path))
-    if p.is_dir():
-        raise ConfigError("is a folder, not an experiment file", where=str(path))
-    text = p.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        if not p.exists():
+            raise ConfigError("file not found", where=where)
+        if p.is_dir():
+            raise ConfigError(f"is a folder, not an {what}", where=where)
+        if not p.is_file():
+            raise ConfigError(f"is not a regular file (an {what} is a YAML file)", where=where)
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"is {p.stat().st_size / 2**20:.0f} MiB; an {what} is at most "
+                f"{MAX_FILE_BYTES // 2**20} MiB",
+                where=where,
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", where=where) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8",
+            where=where,
+        ) from None
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Safe-load YAML text; every problem is one ConfigError line naming ``where:line``."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        loc = f"{where}:{mark.line + 1}" if mark is not None else where
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"malformed YAML: {problem}", where=where) from None
+        raise ConfigError(f"malformed YAML: {_short(problem, 160)}", where=loc) from None
+    except RecursionError:
+        raise ConfigError(
+            f"nested too deeply (more than {MAX_DEPTH} levels)", where=where
+        ) from None
+
+
+def read_yaml(path: str | Path) -> tuple[dict[str, Any], str]:
+    text = read_text_file(path)
+    where = _short(str(path), 200)
+    data = parse_yaml(text, where)
     if data is None:
-        raise ConfigError("the file is empty", where=str(path))
+        raise ConfigError("the file is empty", where=where)
     if not isinstance(data, dict):
-        raise ConfigError("an experiment file must be a mapping of keys", where=str(path))
+        raise ConfigError("an experiment file must be a mapping of keys", where=where)
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError(f"nested too deeply (more than {MAX_DEPTH} levels)", where=where)
     return data, text
 
 

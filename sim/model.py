@@ -41,9 +41,12 @@ if TYPE_CHECKING:
 
 class Params(BaseModel):
     """Base for every ``Params`` class: unknown keys are errors, values are validated on
-    assignment too."""
+    assignment too, and infinities and NaN are refused (a field that means "forever" says
+    so with ``Field(allow_inf_nan=True)`` or uses ``None``)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
 
 
 class NoParams(Params):

@@ -329,7 +329,10 @@ class ColumnTable:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         try:
+            from sim.results import FILE_MODE
+
             shutil.move(str(self._spill_path), tmp)
+            os.chmod(tmp, FILE_MODE)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -20,6 +20,55 @@ from typing import Any
 import pandas as pd
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of result files: what the user's umask gives a new file (0644 typically),
+#: not the 0600 of a temporary file.
+FILE_MODE = 0o666 & ~_current_umask()
+
+#: Folders a results folder may never be in.
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev", "/boot", "/etc", "/bin", "/sbin", "/lib", "/usr")
+
+
+def check_out_dir(path: str | Path | None, what: str = "--out") -> Path:
+    """``path`` as a results folder that can be written: a UserError naming it if it is
+    empty, a file, under a file, a system folder, or cannot be created or written."""
+    from sim.errors import UserError
+
+    text = "" if path is None else str(path)
+    if not text.strip():
+        raise UserError("the results folder is empty", where=what)
+    shown = text if len(text) <= 120 else text[:117] + "..."
+    p = Path(text).expanduser()
+    try:
+        resolved = p.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise UserError(f"not a usable folder: {exc}", where=f"{what} {shown}") from None
+    rtext = str(resolved)
+    if rtext == "/" or any(rtext == f or rtext.startswith(f + "/") for f in SYSTEM_FOLDERS):
+        raise UserError(f"{rtext} is a system folder; choose another", where=f"{what} {shown}")
+    try:
+        for ancestor in [resolved, *resolved.parents]:
+            if ancestor.exists():
+                if not ancestor.is_dir():
+                    kind = "is a file" if ancestor == resolved else f"is under a file ({ancestor})"
+                    raise UserError(f"{kind}, not a folder", where=f"{what} {shown}")
+                break
+        resolved.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=resolved, prefix=".write-test-"):
+            pass
+    except UserError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(f"cannot write there: {reason}", where=f"{what} {shown}") from None
+    return p
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +76,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

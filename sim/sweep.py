@@ -18,6 +18,9 @@ A rerun skips every run whose ``summary.json`` exists and retries failed ones.
 from __future__ import annotations
 
 import itertools
+import os
+import re
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -47,6 +50,7 @@ class RunSpec:
     quick: bool
     out_root: str
     run_id: str = ""
+    max_wall_s: float | None = None
     error: str | None = None  # set when the grid point does not validate
     columns: dict[str, Any] = field(default_factory=dict)  # scalar params, for the table
 
@@ -61,12 +65,59 @@ class SweepResult:
     figures: list[Path] = field(default_factory=list)
 
 
-def grid(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """The factorial grid of a sweep mapping, in file order (last key varies fastest)."""
+def iter_grid(sweep: dict[str, list[Any]]) -> Iterator[dict[str, Any]]:
+    """The factorial grid of a sweep mapping, lazily, in file order (last key varies
+    fastest)."""
     if not sweep:
-        return [{}]
+        yield {}
+        return
     keys = list(sweep)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*sweep.values())]
+    for combo in itertools.product(*sweep.values()):
+        yield dict(zip(keys, combo, strict=True))
+
+
+def grid_size(sweep: dict[str, list[Any]]) -> int:
+    """Number of grid points, counted without building them."""
+    n = 1
+    for values in sweep.values():
+        n *= len(values)
+    return n
+
+
+def grid(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The factorial grid as a list (see :func:`iter_grid`)."""
+    return list(iter_grid(sweep))
+
+
+def validate_all(
+    path: str | Path,
+    overrides: tuple[str, ...] | list[str] = (),
+    seed: int | None = None,
+    quick: bool = False,
+) -> tuple[experiment_mod.Experiment, int]:
+    """Validate an experiment file, every point of its sweep grid (lazily) and the data
+    files each names; return the base experiment and the number of runs. The first point
+    that fails raises a ConfigError naming the point's keys and values."""
+    data, text = experiment_mod.read_yaml(path)
+    raw = experiment_mod.apply_overrides(data, overrides, seed=seed, quick=quick, source=str(path))
+    base = experiment_mod.from_dict(
+        raw, source=str(path), experiment_dir=Path(path).resolve().parent, yaml_text=text
+    )
+    base.check_inputs()
+    sweep = base.config.sweep
+    raw.pop("quick", None)
+    raw.pop("sweep", None)
+    if sweep:
+        for point in iter_grid(sweep):
+            label = ", ".join(f"{k}={experiment_mod._short(v, 40)}" for k, v in point.items())
+            try:
+                exp = experiment_mod.from_dict(
+                    _with_point(raw, point), source=str(path), experiment_dir=base.experiment_dir
+                )
+                exp.check_inputs()
+            except UserError as exc:
+                raise ConfigError(f"sweep point {label}: {exc.message}", where=str(path)) from None
+    return base, grid_size(sweep) * base.config.replications
 
 
 def expand(
@@ -171,7 +222,7 @@ def execute(spec: RunSpec) -> dict[str, Any]:
         )
         from sim.runner import run_replication
 
-        result = run_replication(exp, run_dir, spec.replication, spec.quick)
+        result = run_replication(exp, run_dir, spec.replication, spec.quick, spec.max_wall_s)
         (run_dir / "error.txt").unlink(missing_ok=True)
         row.update(status="ok", error="", seed=result.manifest["seed"])
         row.update(result.summary)
@@ -201,12 +252,30 @@ def _finished_row(spec: RunSpec) -> dict[str, Any] | None:
     return row
 
 
+def _watch_parent(parent_pid: int) -> None:
+    """Pool worker initializer: exit as soon as the sweep's main process is gone (killed
+    with SIGKILL or by the out-of-memory killer), instead of running on as an orphan."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(70)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(specs) <= 1:
         for spec in specs:
             yield execute(spec)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
     finished = False
     try:
         futures = [pool.submit(execute, s) for s in specs]
@@ -219,7 +288,28 @@ def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
         pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
-def _dask_map(specs: list[RunSpec], workers: int, address: str) -> Iterator[dict[str, Any]]:
+DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+def check_dask_address(address: str | None) -> str:
+    """``local`` or a scheduler address ``[tcp://]host:port``; a UserError otherwise."""
+    text = (address or "").strip()
+    if not text:
+        raise UserError("empty Dask address (use 'local' or tcp://host:port)", where="--dask")
+    if text == "local":
+        return text
+    m = DASK_ADDRESS.match(text)
+    if m is None or not 1 <= int(m.group(1)) <= 65535:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise UserError(
+            f"malformed Dask address {shown!r} (use 'local' or tcp://host:port)", where="--dask"
+        )
+    return text
+
+
+def _dask_map(
+    specs: list[RunSpec], workers: int, address: str, timeout_s: float = 10.0
+) -> Iterator[dict[str, Any]]:
     try:
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_as_completed
@@ -236,10 +326,15 @@ def _dask_map(specs: list[RunSpec], workers: int, address: str) -> Iterator[dict
         )
         client = Client(cluster)
     else:
+        address = check_dask_address(address)
         try:
-            client = Client(address, timeout="10s")
-        except OSError as exc:
-            raise UserError(f"cannot reach the Dask scheduler: {exc}", where="--dask") from None
+            client = Client(address, timeout=f"{timeout_s}s")
+        except Exception as exc:  # refused, unreachable, or not a Dask scheduler (timeout)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(
+                f"no Dask scheduler answered at {address} within {timeout_s:g} s ({reason})",
+                where="--dask",
+            ) from None
     try:
         futures = client.map(execute, specs, pure=False)
         for fut in dask_as_completed(futures):
@@ -259,10 +354,17 @@ def run_sweep(
     seed: int | None = None,
     quick: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    max_wall_s: float | None = None,
+    dask_timeout_s: float = 10.0,
 ) -> SweepResult:
-    """Run (or resume) the sweep of an experiment file; see the module docstring."""
+    """Run (or resume) the sweep of an experiment file; see the module docstring.
+    ``max_wall_s`` bounds each run's wall time (an overrun is recorded as a failed run)."""
+    if not 1 <= int(workers) <= 1024:
+        raise UserError(f"workers must be between 1 and 1024, got {workers}", where="--workers")
     out = Path(out_dir)
     base, specs = expand(path, overrides, seed=seed, quick=quick, out_dir=out)
+    for spec in specs:
+        spec.max_wall_s = max_wall_s
     out.mkdir(parents=True, exist_ok=True)
     write_yaml(out / "config.yaml", {**base.resolved(), "sweep": base.config.sweep})
     rows: dict[int, dict[str, Any]] = {}
@@ -278,7 +380,9 @@ def run_sweep(
     if progress:
         progress(len(rows), total)
     by_id = {(s.run_id, s.replication): s.index for s in todo}
-    mapper = _dask_map(todo, workers, dask) if dask else _local_map(todo, workers)
+    mapper = (
+        _dask_map(todo, workers, dask, dask_timeout_s) if dask else _local_map(todo, workers)
+    )
     t0 = time.perf_counter()
     try:
         for row in mapper:

@@ -74,17 +74,23 @@ class CollectiveModel(Model):
         collective: Literal["allreduce", "reduce_scatter", "all_gather"] = "allreduce"
         algorithm: Literal["ring", "halving_doubling", "direct", "tree", "hierarchical"] = "ring"
         topology: Literal["ring", "fully_connected", "switch", "leaf_spine", "fat_tree"] = "ring"
-        ranks: int = Field(16, ge=2, description="number of ranks (one per host/GPU)")
+        ranks: int = Field(16, ge=2, le=65_536, description="number of ranks (one per host/GPU)")
         message_bytes: float = Field(
-            256e6, gt=0, description="buffer size N per rank (bytes), as in nccl-tests"
+            256e6, ge=1, le=1e13, description="buffer size N per rank (bytes), as in nccl-tests"
         )
-        link_bandwidth_GBps: float = Field(12.5, gt=0, description="per direction, 1e9 B/s")
-        link_latency_s: float = Field(1e-6, ge=0, description="one-way latency of a link")
+        link_bandwidth_GBps: float = Field(
+            12.5, ge=1e-6, le=1e6, description="per direction, 1e9 B/s"
+        )
+        link_latency_s: float = Field(1e-6, ge=0, le=1.0, description="one-way latency of a link")
         gpus_per_node: int = Field(
-            4, ge=1, description="ranks per node (hierarchical) / hosts per leaf (leaf_spine)"
+            4, ge=1, le=1024, description="ranks per node (hierarchical) / hosts per leaf (leaf_spine)"
         )
-        spines: int | None = Field(None, ge=1, description="leaf_spine spines (default g)")
-        chunks: int = Field(1, ge=1, description="tree pipeline chunks (1 = not pipelined)")
+        spines: int | None = Field(
+            None, ge=1, le=4096, description="leaf_spine spines (default g)"
+        )
+        chunks: int = Field(
+            1, ge=1, le=100_000, description="tree pipeline chunks (1 = not pipelined)"
+        )
 
         @model_validator(mode="after")
         def _compatible(self):

@@ -68,15 +68,21 @@ class _Draws:
 @model("queueing.mmc", "M/M/c or M/G/c queue, FIFO or processor sharing (Erlang-C reference)")
 class MMc(Model):
     class Params(Params):
-        servers: int = Field(1, ge=1, description="number of identical servers")
-        arrival_rate: float = Field(0.8, gt=0, description="Poisson arrival rate (1/s)")
-        service_rate: float = Field(1.0, gt=0, description="service rate of one server (1/s)")
-        customers: int = Field(100_000, ge=1, description="arrivals to generate")
+        servers: int = Field(1, ge=1, le=100_000, description="number of identical servers")
+        arrival_rate: float = Field(
+            0.8, ge=1e-9, le=1e9, description="Poisson arrival rate (1/s)"
+        )
+        service_rate: float = Field(
+            1.0, ge=1e-9, le=1e9, description="service rate of one server (1/s)"
+        )
+        customers: int = Field(100_000, ge=1, le=10**9, description="arrivals to generate")
         discipline: Literal["fifo", "ps"] = "fifo"
         service_distribution: Literal["exponential", "deterministic", "gamma", "lognormal"] = (
             "exponential"
         )
-        service_cv: float = Field(1.0, ge=0, description="cv of service (gamma, lognormal)")
+        service_cv: float = Field(
+            1.0, ge=0, le=100, description="cv of service (gamma, lognormal)"
+        )
         warmup_fraction: float = Field(0.1, ge=0, lt=1, description="customers left out")
 
         @model_validator(mode="after")
