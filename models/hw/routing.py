@@ -1,20 +1,52 @@
-"""Routing over a topology graph: shortest paths, ECMP, bonded ports and pinned paths.
+"""Routing over a topology graph: shortest paths, d-mod-k, ECMP, bonded ports and pinned paths.
 
 What it models
-    How a connection's path through a :func:`sim_models.hw.topology` graph is chosen:
+    How a connection's path through a :func:`sim_models.hw.topology` graph is chosen. Every
+    policy picks one of the *fewest-hop* paths (except a pinned one):
 
-    * **shortest path**: fewest hops; among equal-hop paths the lexicographically smallest
-      node sequence (so the choice never depends on insertion order or on a hash seed);
-    * **ECMP**: the set of all fewest-hop paths (cached per ``(src, dst)``), one chosen by
-      a stable hash of the connection's 5-tuple ``(src, dst, src_port, dst_port, proto)``;
-      the source port is drawn per connection from a ``numpy.random.Generator``, as a
-      RoCEv2 sender varies the UDP source port to give the fabric entropy;
-    * **bonded ports**: a NIC with several ports (``ports`` node attribute, uplinks with
-      a ``port`` edge attribute, see :func:`sim_models.hw.topology.dual_tor`) picks its egress
+    * **shortest path**: one fewest-hop path chosen deterministically. Tie-break
+      ``"lexicographic"``: the lexicographically smallest node sequence (never depends on
+      insertion order or a hash seed, but piles every flow between two pods onto the same
+      few links of a Clos fabric); ``"spread"``: the path whose index in the sorted set is
+      a stable hash of ``(src, dst)``, which spreads pairs over the equal-cost paths;
+    * **d-mod-k** (destination-modulo-k; Zahavi, Gomez et al., "Deterministic versus adaptive
+      routing in fat-trees", IPDPS 2007; the same idea as Al-Fares et al., SIGCOMM 2008,
+      two-level tables): at every hop with ``m > 1`` equal-cost next hops the path takes
+      next hop ``key mod m`` and divides ``key`` by ``m`` for the next choice, where
+      ``key`` is the destination's endpoint index. On a k-ary fat tree this is the classic
+      d-mod-k: up-port ``d mod (k/2)`` at the edge and ``(d div (k/2)) mod (k/2)`` at the
+      aggregation tier, so every destination owns one core and shift permutations (ring
+      neighbours) never collide;
+    * **ECMP**: one fewest-hop path chosen by a stable hash of the connection's 5-tuple
+      ``(src, dst, src_port, dst_port, proto)``; the source port is drawn per connection
+      from a ``numpy.random.Generator``, as a RoCEv2 sender varies the UDP source port to
+      give the fabric entropy;
+    * **bonded ports**: a NIC with several ports (``ports`` node attribute, uplinks with a
+      ``port`` edge attribute, see :func:`sim_models.hw.topology.dual_tor`) picks its egress
       port by another stable hash of the same 5-tuple, like Linux bonding's ``layer3+4``
       transmit hash; ECMP then chooses among the paths leaving by that port;
     * **pinning**: :meth:`Router.pin` fixes a connection's path explicitly, overriding
-      hashing (used by path-aware policies such as C4P).
+      the mode (used by path-aware policies such as a traffic planner).
+
+Who forwards
+    Switches and NICs forward traffic; endpoints (``kind`` ``host`` or ``gpu``) do not: a
+    path never passes *through* a host or GPU, only starts or ends there, unless the
+    topology says so (graph attribute ``endpoints_forward=True``, as on a ring of hosts, or
+    node attribute ``forwards=True``, as for GPUs relaying over NVLink to a NIC of another
+    rail). Without this rule, equal-cost paths between two servers could run through
+    another GPU of the destination server.
+
+How it is computed
+    :class:`PathIndex` numbers the nodes in :func:`node_key` order and keeps successor and
+    predecessor lists as CSR arrays. For a destination that forwards (a switch) one
+    vectorised breadth-first search on the reversed graph gives every node's hop distance
+    and its number of fewest-hop paths (cached per destination). For a destination that
+    does not forward (a host, a GPU) both are derived from the tables of its neighbours
+    (``1 + min`` of their distances, sum of their counts at the minimum), so a fat tree
+    needs one search per edge switch, not one per host. A path is then one walk from the
+    source: at each hop the valid next hops are the forwarding successors one hop closer;
+    path ``i`` of the lexicographically sorted set is found from the path counts without
+    enumerating the set (``(k/2)^2`` paths per pod pair on a fat tree).
 
 What it leaves out
     Weighted (unequal-cost) multipath, per-packet spraying, flowlet switching, adaptive
@@ -27,21 +59,24 @@ What it leaves out
 
 Assumptions and constants
     The stable hash is BLAKE2b (8-byte digest) of a canonical text of the fields, salted
-    per use ("ecmp", "bond") so that the port and path choices are independent. Source
-    ports are uniform on the IANA dynamic range 49152-65535; the destination port defaults
-    to 4791 (RoCEv2, IANA) and the protocol to 17 (UDP).
+    per use ("ecmp", "bond", "spread") so that choices are independent. Source ports are
+    uniform on the IANA dynamic range 49152-65535; the destination port defaults to 4791
+    (RoCEv2, IANA) and the protocol to 17 (UDP). Path counts are 64-bit integers (enough
+    for any Clos fabric; a dense mesh with more than 2^63 equal-cost paths is rejected).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 import numpy as np
+from sim_models.hw.maxmin import gather_ranges
+from sim_models.hw.topology import ENDPOINT_KINDS
 
 EPHEMERAL_PORTS = (49152, 65535)
 """IANA dynamic/private port range, inclusive."""
@@ -49,6 +84,8 @@ ROCEV2_PORT = 4791
 """RoCEv2 UDP destination port (IANA)."""
 PROTO_UDP = 17
 PROTO_TCP = 6
+#: Bytes of per-destination tables a :class:`PathIndex` keeps before evicting old ones.
+TABLE_CACHE_BYTES = 256 * 2**20
 
 Path = tuple[Any, ...]
 
@@ -65,77 +102,277 @@ def node_key(n: Any) -> tuple[int, Any]:
     return (2, repr(n))
 
 
+def forwards(G: nx.DiGraph, n: Any) -> bool:
+    """Whether node ``n`` may carry traffic between two other nodes (see module doc)."""
+    attrs = G.nodes[n]
+    if "forwards" in attrs:
+        return bool(attrs["forwards"])
+    if attrs.get("kind") in ENDPOINT_KINDS:
+        return bool(G.graph.get("endpoints_forward", False))
+    return True
+
+
 def _check_nodes(G: nx.DiGraph, *nodes: Any) -> None:
     for n in nodes:
         if n not in G:
             raise KeyError(f"unknown node {n!r}")
 
 
+class PathIndex:
+    """Integer-indexed view of a topology for fast fewest-hop routing (see module doc).
+
+    Build once per graph (rebuild after changing it). Methods take and return node labels.
+    """
+
+    def __init__(self, G: nx.DiGraph):
+        self.G = G
+        nodes = sorted(G.nodes, key=node_key)
+        self.nodes = nodes
+        self.id = {n: i for i, n in enumerate(nodes)}
+        n_nodes = len(nodes)
+        ids = self.id
+        m = G.number_of_edges()
+        eu = np.fromiter((ids[u] for u, _ in G.edges), dtype=np.int64, count=m)
+        ev = np.fromiter((ids[v] for _, v in G.edges), dtype=np.int64, count=m)
+        order = np.lexsort((ev, eu))
+        self.succ = ev[order]
+        self.succ_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(eu, minlength=n_nodes), out=self.succ_ptr[1:])
+        order = np.lexsort((eu, ev))
+        self.pred = eu[order]
+        self.pred_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ev, minlength=n_nodes), out=self.pred_ptr[1:])
+        self.transit = np.fromiter((forwards(G, n) for n in nodes), dtype=bool, count=n_nodes)
+        # bonded NICs: node id -> number of ports; edge (u, v) ids -> port
+        self.ports: dict[int, int] = {}
+        self.edge_port: dict[tuple[int, int], int] = {}
+        for n, attrs in G.nodes(data=True):
+            if attrs.get("kind") == "nic" and attrs.get("ports", 1) >= 2:
+                u = ids[n]
+                self.ports[u] = int(attrs["ports"])
+                for v, e in G.succ[n].items():
+                    if "port" in e:
+                        self.edge_port[(u, ids[v])] = int(e["port"])
+        self._tables: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._max_tables = max(16, TABLE_CACHE_BYTES // max(1, 12 * n_nodes))
+        self._endpoint_rank: dict[Any, int] | None = None
+
+    # -- per-destination tables -------------------------------------------------------------
+    def _cache_put(self, key: Any, value: tuple[np.ndarray, np.ndarray]) -> None:
+        self._tables[key] = value
+        if len(self._tables) > self._max_tables:
+            self._tables.popitem(last=False)
+
+    def _bfs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Hop distance to forwarding node ``t`` and number of fewest-hop paths, per node."""
+        key = ("t", t)
+        got = self._tables.get(key)
+        if got is not None:
+            self._tables.move_to_end(key)
+            return got
+        n_nodes = len(self.nodes)
+        dist = np.full(n_nodes, -1, dtype=np.int32)
+        cnt = np.zeros(n_nodes, dtype=np.int64)
+        dist[t] = 0
+        cnt[t] = 1
+        frontier = np.array([t], dtype=np.int64)
+        level = 0
+        pred, pptr, transit = self.pred, self.pred_ptr, self.transit
+        while frontier.size:
+            level += 1
+            starts, ends = pptr[frontier], pptr[frontier + 1]
+            e = gather_ranges(starts, ends)
+            if e.size == 0:
+                break
+            u = pred[e]
+            v = np.repeat(frontier, ends - starts)
+            dist[u[dist[u] < 0]] = level
+            on = dist[u] == level
+            np.add.at(cnt, u[on], cnt[v[on]])
+            if cnt.max() >= 2**62:
+                raise ValueError("too many equal-cost paths to count in 64 bits")
+            frontier = np.flatnonzero((dist == level) & transit)
+        self._cache_put(key, (dist, cnt))
+        return dist, cnt
+
+    def table(self, dst: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(dist, count)`` arrays over node ids for destination ``dst`` (label).
+
+        ``dist[i]`` is the fewest hops from node ``i`` to ``dst`` through forwarding nodes
+        (-1: unreachable), ``count[i]`` the number of such paths. For a destination that
+        does not forward, the arrays are shared by every destination with the same
+        forwarding neighbours and are exact for every node except ``dst`` itself and the
+        non-forwarding nodes linked straight to it (one hop; see :meth:`walk`).
+        """
+        d = self.id[dst]
+        if self.transit[d]:
+            return self._bfs(d)
+        preds = self.pred[self.pred_ptr[d] : self.pred_ptr[d + 1]]
+        via = tuple(preds[self.transit[preds]].tolist())
+        key = ("e", via)
+        got = self._tables.get(key)
+        if got is not None:
+            self._tables.move_to_end(key)
+            return got
+        n_nodes = len(self.nodes)
+        dist = np.full(n_nodes, -1, dtype=np.int32)
+        cnt = np.zeros(n_nodes, dtype=np.int64)
+        for p in via:
+            dp, cp = self._bfs(p)
+            reach = dp >= 0
+            cand = np.where(reach, dp + 1, -1)
+            better = reach & ((dist < 0) | (cand < dist))
+            same = reach & (cand == dist) & ~better
+            cnt[same] += cp[same]
+            dist[better] = cand[better]
+            cnt[better] = cp[better]
+        self._cache_put(key, (dist, cnt))
+        return dist, cnt
+
+    def endpoint_rank(self, n: Any) -> int:
+        """Index of ``n`` among the graph's endpoints (insertion order); other nodes follow."""
+        if self._endpoint_rank is None:
+            ends = [x for x, k in self.G.nodes(data="kind") if k in ENDPOINT_KINDS]
+            rank = {x: i for i, x in enumerate(ends)}
+            for x in self.G.nodes:
+                rank.setdefault(x, len(rank))
+            self._endpoint_rank = rank
+        return self._endpoint_rank[n]
+
+    # -- walks ------------------------------------------------------------------------------
+    def _next_hops(self, u: int, d: int, du: int, dist: np.ndarray) -> np.ndarray:
+        sl = self.succ[self.succ_ptr[u] : self.succ_ptr[u + 1]]
+        if du == 1:
+            return np.array([d], dtype=np.int64)
+        return sl[(dist[sl] == du - 1) & self.transit[sl]]
+
+    def count(self, src: Any, dst: Any) -> int:
+        """Number of fewest-hop paths ``src -> dst`` (0 when unreachable)."""
+        _check_nodes(self.G, src, dst)
+        if src == dst or self.G.has_edge(src, dst):
+            return 1
+        dist, cnt = self.table(dst)
+        s = self.id[src]
+        return 0 if dist[s] < 0 else int(cnt[s])
+
+    def walk(
+        self,
+        src: Any,
+        dst: Any,
+        *,
+        index: int | None = None,
+        digits: int | None = None,
+        bond: Any = None,
+    ) -> Path:
+        """One fewest-hop path ``src -> dst``.
+
+        ``index``: path ``index mod n`` of the lexicographically sorted set of ``n`` paths
+        (``n`` counted after the bond filter); ``digits``: the d-mod-k walk keyed by
+        ``digits``; neither: the lexicographically smallest path. ``bond(n_ports)``, if
+        given, returns the egress port of the first multi-port NIC on a still-unbranched
+        prefix (the paths leaving by other ports are dropped, unless none is left).
+        Raises ``KeyError`` for an unknown node and ``nx.NetworkXNoPath``.
+        """
+        _check_nodes(self.G, src, dst)
+        if src == dst:
+            return (src,)
+        if self.G.has_edge(src, dst):
+            return (src, dst)  # the only one-hop path
+        dist, cnt = self.table(dst)
+        s, d = self.id[src], self.id[dst]
+        if dist[s] < 0:
+            raise nx.NetworkXNoPath(f"no path from {src!r} to {dst!r}")
+        nodes = self.nodes
+        out = [src]
+        u = s
+        branched = False
+        k = None
+        key = digits
+        while u != d:
+            du = int(dist[u])
+            cand = self._next_hops(u, d, du, dist)
+            if bond is not None and not branched and u in self.ports:
+                want = bond(self.ports[u])
+                keep = [c for c in cand.tolist() if self.edge_port.get((u, c)) == want]
+                if keep:
+                    cand = np.asarray(keep, dtype=np.int64)
+                branched = True  # only the first bonded NIC hashes
+            if cand.size > 1:
+                branched = True
+                if digits is not None:
+                    j = key % cand.size
+                    key //= cand.size
+                    v = int(cand[j])
+                elif index is not None:
+                    cs = cnt[cand]
+                    if k is None:
+                        k = index % int(cs.sum())
+                    cum = np.cumsum(cs)
+                    j = int(np.searchsorted(cum, k, side="right"))
+                    if j:
+                        k -= int(cum[j - 1])
+                    v = int(cand[j])
+                else:
+                    v = int(cand[0])
+            else:
+                v = int(cand[0])
+            out.append(nodes[v])
+            u = v
+        return tuple(out)
+
+    def enumerate(self, src: Any, dst: Any) -> list[Path]:
+        """All fewest-hop paths ``src -> dst``, sorted lexicographically."""
+        _check_nodes(self.G, src, dst)
+        if src == dst:
+            return [(src,)]
+        if self.G.has_edge(src, dst):
+            return [(src, dst)]
+        dist, _ = self.table(dst)
+        s, d = self.id[src], self.id[dst]
+        if dist[s] < 0:
+            raise nx.NetworkXNoPath(f"no path from {src!r} to {dst!r}")
+        nodes = self.nodes
+        out: list[Path] = []
+
+        def rec(prefix: list[int]) -> None:
+            u = prefix[-1]
+            if u == d:
+                out.append(tuple(nodes[x] for x in prefix))
+                return
+            for v in self._next_hops(u, d, int(dist[u]), dist).tolist():
+                prefix.append(v)
+                rec(prefix)
+                prefix.pop()
+
+        rec([s])
+        return out
+
+
 def hops_to(G: nx.DiGraph, dst: Any) -> dict[Any, int]:
-    """Hop count from every node that can reach ``dst`` to ``dst`` (BFS on reversed edges)."""
+    """Hop count to ``dst`` from every node that can reach it through forwarding nodes."""
     _check_nodes(G, dst)
-    dist = {dst: 0}
-    queue = deque([dst])
-    pred = G.pred
-    while queue:
-        v = queue.popleft()
-        d = dist[v] + 1
-        for u in pred[v]:
-            if u not in dist:
-                dist[u] = d
-                queue.append(u)
-    return dist
-
-
-def shortest_path(G: nx.DiGraph, src: Any, dst: Any, dist: dict[Any, int] | None = None) -> Path:
-    """The fewest-hop path ``src -> dst`` with the lexicographically smallest node sequence
-    (nodes compared by :func:`node_key`). Raises ``KeyError`` for an unknown node and
-    ``nx.NetworkXNoPath`` when ``dst`` is unreachable.
-
-    All fewest-hop paths have the same length, so the smallest sequence is found greedily:
-    from each node step to the smallest successor one hop closer to ``dst``.
-    """
-    _check_nodes(G, src, dst)
-    if dist is None:
-        dist = hops_to(G, dst)
-    if src not in dist:
-        raise nx.NetworkXNoPath(f"no path from {src!r} to {dst!r}")
-    path = [src]
-    u = src
-    while u != dst:
-        want = dist[u] - 1
-        u = min((v for v in G.succ[u] if dist.get(v) == want), key=node_key)
-        path.append(u)
-    return tuple(path)
-
-
-def ecmp_paths(G: nx.DiGraph, src: Any, dst: Any, dist: dict[Any, int] | None = None) -> list[Path]:
-    """All fewest-hop paths ``src -> dst``, sorted lexicographically (by :func:`node_key`).
-
-    The first element is :func:`shortest_path`. The number of paths can grow
-    exponentially with the hop count in richly meshed graphs; Clos fabrics stay small
-    (a k-ary fat tree has ``(k/2)^2`` paths between pods).
-    """
-    _check_nodes(G, src, dst)
-    if dist is None:
-        dist = hops_to(G, dst)
-    if src not in dist:
-        raise nx.NetworkXNoPath(f"no path from {src!r} to {dst!r}")
-    out: list[Path] = []
-
-    def walk(prefix: list[Any]) -> None:
-        u = prefix[-1]
-        if u == dst:
-            out.append(tuple(prefix))
-            return
-        want = dist[u] - 1
-        for v in sorted((v for v in G.succ[u] if dist.get(v) == want), key=node_key):
-            prefix.append(v)
-            walk(prefix)
-            prefix.pop()
-
-    walk([src])
+    idx = PathIndex(G)
+    dist, _ = idx.table(dst)
+    out = {idx.nodes[i]: int(x) for i, x in enumerate(dist.tolist()) if x >= 0}
+    out.update({u: 1 for u in G.pred[dst]})
+    out[dst] = 0
     return out
+
+
+def shortest_path(G: nx.DiGraph, src: Any, dst: Any) -> Path:
+    """The fewest-hop path ``src -> dst`` with the lexicographically smallest node sequence
+    (nodes compared by :func:`node_key`; only forwarding nodes in between). Raises
+    ``KeyError`` for an unknown node and ``nx.NetworkXNoPath`` when ``dst`` is unreachable.
+    """
+    _check_nodes(G, src, dst)
+    return PathIndex(G).walk(src, dst)
+
+
+def ecmp_paths(G: nx.DiGraph, src: Any, dst: Any) -> list[Path]:
+    """All fewest-hop paths ``src -> dst`` through forwarding nodes, sorted
+    lexicographically (by :func:`node_key`); the first is :func:`shortest_path`."""
+    _check_nodes(G, src, dst)
+    return PathIndex(G).enumerate(src, dst)
 
 
 def path_links(path: Sequence[Any]) -> list[tuple[Any, Any]]:
@@ -214,74 +451,87 @@ def new_connection(
     return FiveTuple(src, dst, random_source_port(rng), dst_port, proto)
 
 
-def _bond_filter(G: nx.DiGraph, paths: list[Path], ft: FiveTuple) -> list[Path]:
-    """Keep the paths that leave the first multi-port NIC on them by the hashed port."""
-    first = paths[0]
-    for i, n in enumerate(first[:-1]):
-        ports = G.nodes[n].get("ports", 1)
-        if G.nodes[n].get("kind") != "nic" or ports < 2:
-            continue
-        if any(p[: i + 1] != first[: i + 1] for p in paths):
-            return paths  # the paths reach different NICs: no single bond to hash on
-        want = bond_port(ft, ports)
-        kept = [p for p in paths if G.edges[p[i], p[i + 1]].get("port") == want]
-        return kept or paths
-    return paths
-
-
 # -- router -------------------------------------------------------------------------------
 class Router:
     """Chooses and remembers the path of each connection.
 
-    ``mode`` is ``"shortest_path"`` (deterministic, see :func:`shortest_path`) or
-    ``"ecmp"`` (5-tuple hash over :func:`ecmp_paths`; bonded NICs pick their port first,
-    see :func:`bond_port`). ``rng`` draws source ports; it is needed in ECMP mode unless
-    every connection is given an explicit ``src_port``. A pinned path (:meth:`pin`)
-    overrides either mode. Path sets and BFS distances are cached; call
-    :meth:`invalidate` after changing the graph.
+    ``mode`` is ``"shortest_path"`` (deterministic; ``tie_break`` ``"lexicographic"`` or
+    ``"spread"``), ``"dmodk"`` (destination-modulo, deterministic) or ``"ecmp"`` (5-tuple
+    hash; bonded NICs pick their port first, see :func:`bond_port`). ``rng`` draws source
+    ports; it is needed in ECMP mode unless every connection is given an explicit
+    ``src_port``. A pinned path (:meth:`pin`) overrides every mode. Distances and path
+    counts are cached (:class:`PathIndex`); call :meth:`invalidate` after changing the graph.
     """
 
-    MODES = ("shortest_path", "ecmp")
+    MODES = ("shortest_path", "ecmp", "dmodk")
+    TIE_BREAKS = ("lexicographic", "spread")
 
     def __init__(
         self,
         G: nx.DiGraph,
         mode: str = "shortest_path",
         rng: np.random.Generator | None = None,
+        tie_break: str = "lexicographic",
     ):
         if mode not in self.MODES:
             raise ValueError(f"unknown routing mode {mode!r}; known: {', '.join(self.MODES)}")
+        if tie_break not in self.TIE_BREAKS:
+            raise ValueError(
+                f"unknown tie_break {tie_break!r}; known: {', '.join(self.TIE_BREAKS)}"
+            )
         self.G = G
         self.mode = mode
+        self.tie_break = tie_break
         self.rng = rng
-        self._dist: dict[Any, dict[Any, int]] = {}
+        self._index: PathIndex | None = None
         self._paths: dict[tuple[Any, Any], list[Path]] = {}
+        self._fixed: dict[tuple[Any, Any], Path] = {}
         self._pins: dict[Hashable, Path] = {}
         self._conns: dict[Hashable, FiveTuple] = {}
 
     # caches
+    @property
+    def index(self) -> PathIndex:
+        if self._index is None:
+            self._index = PathIndex(self.G)
+        return self._index
+
     def invalidate(self) -> None:
         """Forget cached distances and path sets (pins and 5-tuples are kept)."""
-        self._dist.clear()
+        self._index = None
         self._paths.clear()
-
-    def _hops_to(self, dst: Any) -> dict[Any, int]:
-        d = self._dist.get(dst)
-        if d is None:
-            d = self._dist[dst] = hops_to(self.G, dst)
-        return d
+        self._fixed.clear()
 
     def paths(self, src: Any, dst: Any) -> list[Path]:
         """All fewest-hop paths ``src -> dst`` (cached), lexicographically sorted."""
         key = (src, dst)
         p = self._paths.get(key)
         if p is None:
-            p = self._paths[key] = ecmp_paths(self.G, src, dst, self._hops_to(dst))
+            p = self._paths[key] = self.index.enumerate(src, dst)
         return p
 
+    def n_paths(self, src: Any, dst: Any) -> int:
+        """Number of fewest-hop paths ``src -> dst`` (without enumerating them)."""
+        return self.index.count(src, dst)
+
     def shortest(self, src: Any, dst: Any) -> Path:
-        """The deterministic fewest-hop path (first of :meth:`paths`)."""
-        return self.paths(src, dst)[0]
+        """The lexicographically smallest fewest-hop path."""
+        return self.index.walk(src, dst)
+
+    def fixed_path(self, src: Any, dst: Any) -> Path:
+        """The path of a deterministic mode (``shortest_path`` or ``dmodk``), cached per pair."""
+        key = (src, dst)
+        p = self._fixed.get(key)
+        if p is None:
+            idx = self.index
+            if self.mode == "dmodk":
+                p = idx.walk(src, dst, digits=idx.endpoint_rank(dst))
+            elif self.tie_break == "spread":
+                p = idx.walk(src, dst, index=stable_hash(src, dst, salt="spread"))
+            else:
+                p = idx.walk(src, dst)
+            self._fixed[key] = p
+        return p
 
     # connections
     def connect(
@@ -327,12 +577,11 @@ class Router:
         return self._pins.get(conn_id)
 
     def select(self, ft: FiveTuple) -> Path:
-        """The path the hash of ``ft`` selects (ECMP mode) or the shortest path."""
-        paths = self.paths(ft.src, ft.dst)
-        if self.mode == "shortest_path" or len(paths) == 1:
-            return paths[0]
-        paths = _bond_filter(self.G, paths, ft)
-        return paths[ecmp_index(ft, len(paths))]
+        """The path the hash of ``ft`` selects (ECMP mode) or the mode's fixed path."""
+        if self.mode != "ecmp":
+            return self.fixed_path(ft.src, ft.dst)
+        h = stable_hash(ft.src, ft.dst, ft.src_port, ft.dst_port, ft.proto, salt="ecmp")
+        return self.index.walk(ft.src, ft.dst, index=h, bond=lambda n: bond_port(ft, n))
 
     def route(self, conn_id: Hashable, src: Any, dst: Any, src_port: int | None = None) -> Path:
         """The path of connection ``conn_id`` from ``src`` to ``dst``: its pinned path if
@@ -342,8 +591,8 @@ class Router:
             if (pinned[0], pinned[-1]) != (src, dst):
                 raise ValueError(f"connection {conn_id!r} is pinned to {pinned[0]}->{pinned[-1]}")
             return pinned
-        if self.mode == "shortest_path":
-            return self.shortest(src, dst)
+        if self.mode != "ecmp":
+            return self.fixed_path(src, dst)
         return self.select(self.connect(conn_id, src, dst, src_port))
 
 

@@ -9,8 +9,14 @@ overrides the policy for that connection.
 Policies here (more can register in the same domain, e.g. a traffic planner):
 
 ``shortest_path``
-    fewest hops, ties broken by the lexicographically smallest node sequence
-    (:func:`sim_models.hw.routing.shortest_path`): deterministic.
+    fewest hops, deterministic; parameter ``tie_break``: ``spread`` (default: a stable
+    hash of the (source, destination) pair picks one of the equal-cost paths, so pairs
+    spread over the fabric) or ``lexicographic`` (the smallest node sequence, which piles
+    every flow between two pods onto the same links).
+``dmodk``
+    destination-modulo-k: at each hop with ``m`` equal-cost next hops take next hop
+    ``d mod m`` (then ``d div m`` for the next choice), ``d`` the destination's endpoint
+    index; the classic deterministic fat-tree routing (contention-free for shifts).
 ``ecmp``
     a stable hash of the connection's 5-tuple picks one of the equal-cost paths; the source
     port is drawn per connection from the policy's random stream ``<model>.routing.ports``
@@ -48,10 +54,12 @@ class RoutingPolicy(Policy):
         super().__init__(params)
         self.router: Router | None = None
 
+    tie_break: str = "lexicographic"
+
     def setup(self, G: nx.DiGraph) -> None:
         """Bind to the topology graph ``G`` (called once by the model before routing)."""
         rng = self.scope.rng("ports") if self.scope is not None and self.scope.sim else None
-        self.router = Router(G, self.mode, rng=rng)
+        self.router = Router(G, self.mode, rng=rng, tie_break=self.tie_break)
 
     def _router(self) -> Router:
         if self.router is None:
@@ -67,9 +75,23 @@ class RoutingPolicy(Policy):
         return self._router().pin(conn_id, path)
 
 
-@policy(DOMAIN, "shortest_path", "fewest hops, lexicographic tie-break (deterministic)")
+@policy(DOMAIN, "shortest_path", "fewest hops, deterministic tie-break (spread or lexicographic)")
 class ShortestPathRouting(RoutingPolicy):
     mode = "shortest_path"
+
+    class Params(Params):
+        tie_break: Literal["spread", "lexicographic"] = Field(
+            "spread", description="choice among equal-cost paths: pair hash or smallest"
+        )
+
+    def setup(self, G: nx.DiGraph) -> None:
+        self.tie_break = self.params.tie_break
+        super().setup(G)
+
+
+@policy(DOMAIN, "dmodk", "destination-modulo-k (deterministic fat-tree routing)")
+class DModKRouting(RoutingPolicy):
+    mode = "dmodk"
 
 
 @policy(DOMAIN, "ecmp", "equal-cost multipath: 5-tuple hash with random source ports")
@@ -80,13 +102,14 @@ class ECMPRouting(RoutingPolicy):
 @policy(DOMAIN, "pinned", "explicitly pinned paths only (optionally a fallback policy)")
 class PinnedRouting(RoutingPolicy):
     class Params(Params):
-        fallback: Literal["none", "shortest_path", "ecmp"] = Field(
+        fallback: Literal["none", "shortest_path", "dmodk", "ecmp"] = Field(
             "none", description="policy for unpinned connections ('none': an error)"
         )
 
     def setup(self, G: nx.DiGraph) -> None:
         fb = self.params.fallback
         self.mode = "shortest_path" if fb == "none" else fb
+        self.tie_break = "spread"
         super().setup(G)
 
     def route(self, conn_id: Hashable, src: Any, dst: Any) -> Path:

@@ -128,10 +128,11 @@ def ring(
 ) -> nx.DiGraph:
     """``n`` hosts ``h0..h{n-1}`` in a bidirectional ring (host ``i`` linked to ``i+1 mod n``).
 
-    ``n = 2`` gives a single link.
+    ``n = 2`` gives a single link. Hosts forward traffic for non-neighbours (graph
+    attribute ``endpoints_forward``).
     """
     _check_count("n", n, 2)
-    G = nx.DiGraph(name=f"ring({n})")
+    G = nx.DiGraph(name=f"ring({n})", endpoints_forward=True)
     for i in range(n):
         G.add_node(f"h{i}", kind="host", tier=0, node=i)
     for i in range(n if n > 2 else 1):
@@ -281,6 +282,7 @@ def _rail_cluster(
     ):
         _check_positive(label, value)
     G = nx.DiGraph(name=name)
+    relay = spines == 0  # no spine tier: cross-rail traffic relays through a GPU (PXN)
     tors = []
     for g in range(gpus_per_node):
         for plane in range(ports_per_nic):
@@ -292,7 +294,7 @@ def _rail_cluster(
         G.add_node(nvsw, kind="switch", tier=0, role="nvswitch", node=i)
         for g in range(gpus_per_node):
             gpu, nic = f"n{i}.gpu{g}", f"n{i}.nic{g}"
-            G.add_node(gpu, kind="gpu", tier=0, node=i, rail=g)
+            G.add_node(gpu, kind="gpu", tier=0, node=i, rail=g, forwards=relay)
             G.add_node(nic, kind="nic", tier=0, node=i, rail=g, ports=ports_per_nic)
             add_link(G, gpu, nvsw, nvlink_Bps, intra_latency_s, medium="nvlink")
             add_link(G, gpu, nic, pcie_Bps, intra_latency_s, medium="pcie")
@@ -329,7 +331,8 @@ def multi_rail(
     link per GPU) and each GPU on its NIC ``n{i}.nic{g}`` (PCIe). With ``spines > 0``
     every ToR also links to every spine ``spine{s}`` (uplinks at ``spine_Bps``, default
     non-blocking); without spines, cross-rail traffic goes through the NVSwitch of a
-    server (as with NCCL's PXN).
+    server and another GPU (as with NCCL's PXN), so GPUs carry ``forwards=True`` then;
+    with spines, GPUs never forward (see :mod:`sim_models.hw.routing`).
     """
     return _rail_cluster(
         f"multi_rail({nodes},{gpus_per_node})", nodes, gpus_per_node, 1, nic_Bps,

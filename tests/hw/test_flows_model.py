@@ -24,11 +24,15 @@ s,h2,1,0.001
 """
 
 
-def run(tmp_path, topology: str, flows: str, routing: str = "shortest_path", seed: int = 1):
+def run(tmp_path, topology: str, flows: str, routing="shortest_path", seed: int = 1):
     (tmp_path / "topo.csv").write_text(topology)
     (tmp_path / "flows.csv").write_text(flows)
     params = FlowsModel.Params(topology_file="topo.csv", flows_file="flows.csv")
-    policy = get_policy("hw.routing", routing)()
+    if isinstance(routing, tuple):  # (name, tie_break)
+        cls = get_policy("hw.routing", routing[0])
+        policy = cls(cls.Params(tie_break=routing[1]))
+    else:
+        policy = get_policy("hw.routing", routing)()
     m = FlowsModel(params, policies={"routing": policy}, context=RunContext(experiment_dir=tmp_path))
     s = Simulation(seed)
     m.build(s)
@@ -117,10 +121,14 @@ def test_ecmp_spreads_and_is_reproducible(tmp_path):
     b = run(tmp_path, LEAF_SPINE, flows, routing="ecmp", seed=3).tables()["flows"]
     c = run(tmp_path, LEAF_SPINE, flows, routing="ecmp", seed=4).tables()["flows"]
     sp = run(tmp_path, LEAF_SPINE, flows).tables()["flows"]
+    lex = run(tmp_path, LEAF_SPINE, flows, routing=("shortest_path", "lexicographic"))
     assert list(a["path"]) == list(b["path"])
     assert list(a["path"]) != list(c["path"])
     assert len({p.split(">")[2] for p in a["path"]}) == 4  # all spines used
-    assert {p.split(">")[2] for p in sp["path"]} == {"spine0"}
+    # deterministic: the spread tie-break uses one path per (src, dst) pair, two pairs here
+    assert 1 <= len({p.split(">")[2] for p in sp["path"]}) <= 2
+    assert len(set(sp["path"])) == 2
+    assert {p.split(">")[2] for p in lex.tables()["flows"]["path"]} == {"spine0"}
 
 
 def test_shipped_experiment_runs(tmp_path):

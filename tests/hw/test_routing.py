@@ -214,3 +214,99 @@ def test_bond_port_and_ecmp_choices_are_independent():
         minlength=4,
     )  # fmt: skip
     assert combos.min() > 140  # about 200 each; a correlated hash would leave two at 0
+
+
+# -- path index, forwarding rule, d-mod-k, spread ------------------------------------------
+def test_index_walk_equals_enumeration_and_networkx():
+    G = topo.fat_tree(4)
+    idx = rt.PathIndex(G)
+    for src, dst in [("h0", "h15"), ("h0", "h1"), ("h0", "h3"), ("h5", "h9")]:
+        paths = idx.enumerate(src, dst)
+        assert paths == sorted(
+            map(tuple, nx.all_shortest_paths(G, src, dst)),
+            key=lambda p: [rt.node_key(n) for n in p],
+        )
+        assert idx.count(src, dst) == len(paths)
+        for i in range(3 * len(paths)):
+            assert idx.walk(src, dst, index=i) == paths[i % len(paths)]
+    assert idx.count("h0", "h15") == 4  # (k/2)^2 between pods
+
+
+def test_hosts_never_forward_between_servers():
+    # with a spine tier, cross-server paths must not relay through a GPU
+    G = topo.multi_rail(2, 4, spines=2)
+    r = rt.Router(G, "ecmp", rng=np.random.default_rng(0))
+    for src, dst in [("n0.gpu0", "n1.gpu3"), ("n0.gpu1", "n1.gpu1"), ("n0.gpu0", "n0.gpu2")]:
+        for path in r.paths(src, dst):
+            assert all(G.nodes[n]["kind"] != "gpu" for n in path[1:-1]), path
+    assert len(r.paths("n0.gpu0", "n1.gpu3")) == 2  # one per spine
+    # without spines the topology says GPUs relay (PXN), so cross-rail still has a path
+    G0 = topo.multi_rail(2, 4)
+    p = rt.shortest_path(G0, "n0.gpu0", "n1.gpu3")
+    assert any(G0.nodes[n]["kind"] == "gpu" for n in p[1:-1])
+    # a graph that does not allow it has no route through hosts
+    G2 = nx.DiGraph()
+    for n in ("a", "b", "c"):
+        G2.add_node(n, kind="host")
+    topo.add_link(G2, "a", "b", 1e9, 0.0)
+    topo.add_link(G2, "b", "c", 1e9, 0.0)
+    with pytest.raises(nx.NetworkXNoPath):
+        rt.shortest_path(G2, "a", "c")
+    G2.graph["endpoints_forward"] = True
+    assert rt.shortest_path(G2, "a", "c") == ("a", "b", "c")
+    # a ring of hosts forwards (the builder says so)
+    assert len(rt.shortest_path(topo.ring(6), "h0", "h3")) == 4
+
+
+def test_dual_tor_paths_do_not_cross_gpus():
+    G = topo.dual_tor(2, gpus_per_node=4, spines=2)
+    r = rt.Router(G, "ecmp", rng=np.random.default_rng(2))
+    paths = r.paths("n0.gpu0", "n1.gpu2")
+    assert paths and all(G.nodes[n]["kind"] != "gpu" for p in paths for n in p[1:-1])
+
+
+def _link_loads(G, paths):
+    loads: dict = {}
+    for p in paths:
+        for e in rt.path_links(p):
+            loads[e] = loads.get(e, 0) + 1
+    return loads
+
+
+@pytest.mark.parametrize("shift", [1, 3, 8, 17])
+def test_dmodk_shift_permutation_is_contention_free(shift):
+    G = topo.fat_tree(8)
+    hosts = topo.endpoints(G)
+    n = len(hosts)
+    r = rt.Router(G, "dmodk")
+    paths = [r.route(i, hosts[i], hosts[(i + shift) % n]) for i in range(n)]
+    assert max(_link_loads(G, paths).values()) == 1
+    lex = rt.Router(G, "shortest_path")
+    lex_paths = [lex.route(i, hosts[i], hosts[(i + shift) % n]) for i in range(n)]
+    if shift >= 4:  # several flows leave each edge switch: lexicographic piles them
+        assert max(_link_loads(G, lex_paths).values()) > 1
+    # the destination decides: every path to one host crosses the same core
+    d = hosts[37]
+    cores = {p[3] for p in (r.route(("x", s), s, d) for s in hosts[64:80])}
+    assert len(cores) == 1
+
+
+def test_spread_tie_break_is_deterministic_and_spreads():
+    G = topo.fat_tree(8)
+    hosts = topo.endpoints(G)
+    a = rt.Router(G, "shortest_path", tie_break="spread")
+    b = rt.Router(G, "shortest_path", tie_break="spread")
+    pa = [a.route(i, hosts[i], hosts[-1 - i]) for i in range(64)]
+    assert pa == [b.route(i, hosts[i], hosts[-1 - i]) for i in range(64)]
+    assert len({p[3] for p in pa}) > 8  # many cores, not the smallest one
+    with pytest.raises(ValueError, match="tie_break"):
+        rt.Router(G, "shortest_path", tie_break="random")
+
+
+def test_routing_policies_registered():
+    from sim_models.hw import routing_policies  # noqa: F401
+
+    from sim.registry import get_policy
+
+    for name in ("shortest_path", "ecmp", "dmodk", "pinned"):
+        assert get_policy("hw.routing", name) is not None
