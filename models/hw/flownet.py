@@ -5,10 +5,10 @@ What it models
     propagation latency (s).  A *flow* moves ``size_bytes`` along a fixed path of links.
     At every instant the active flows get the weighted max-min fair rates of
     :func:`sim_models.hw.maxmin.maxmin_rates` (optionally capped per flow); rates are
-    recomputed whenever a flow starts, a flow finishes its transfer, or a link's capacity
-    changes (:meth:`FlowNetwork.set_capacity`: 0 is a failure, a smaller value a
-    degradation).  A flow over a zero-capacity link gets rate 0 and stalls until the
-    capacity comes back.
+    recomputed whenever a flow starts, finishes its transfer, is cancelled or rerouted, or a
+    link's capacity changes (:meth:`FlowNetwork.set_capacity`: 0 is a failure, a smaller
+    value a degradation).  A flow over a zero-capacity link gets rate 0 and stalls until the
+    capacity comes back or the flow is rerouted (:meth:`FlowNetwork.reroute`).
 
 How latency enters
     A flow's bytes are sent during a *bandwidth phase* that starts when the flow starts
@@ -21,18 +21,35 @@ How latency enters
 
 What it leaves out
     Packets, queues and buffers, congestion-control transients, loss and retransmission,
-    per-hop store-and-forward, multipath within one flow.  A path is fixed for the life of
-    a flow (rerouting = finish/cancel and start a new flow).
+    per-hop store-and-forward, multipath within one flow.  A path is fixed until the flow
+    is rerouted; a rerouted flow keeps its bytes sent so far and pays the new path's latency.
+
+Incremental solve
+    Max-min fairness is separable: flows that share no link, directly or through other
+    flows, do not influence each other.  After a change the network re-solves only the
+    *connected component* of the changed links in the flow-link graph (found by a
+    vectorised breadth-first search over the active flows' padded path matrix); the other
+    flows keep their rates, and their remaining bytes are advanced lazily (each flow keeps
+    the time of its last update).  With ``incremental=False`` every change re-solves all
+    active flows (the reference the tests compare against).  A batch started with one
+    :class:`PathSet` whose flows are alone in their component (every step of a collective
+    on an idle network) reuses the rates solved for the same path set, weights, rate caps
+    and link capacities before.
 
 Event economy
-    There is at most ONE live SimPy timeout for the next transfer completion: it is
-    rescheduled on every change, and a generation counter makes stale wakeups no-ops.
-    Arrivals, departures and capacity changes at one instant are batched: they mark the
-    allocation dirty and a single *end-of-instant* event (priority below SimPy's NORMAL,
-    so it runs after every other event of the same time) re-solves once, so 1,000 flows
-    starting at t=0 cost one solve.  :meth:`FlowNetwork.start_flows` starts a batch of
-    flows with one SimPy event for the whole batch (fires when the last one completes),
-    which is how collectives avoid one event per message.
+    There is at most ONE live SimPy timeout for the next transfer completion: it is moved
+    only when the earliest completion time changes, and a generation counter makes stale
+    wakeups no-ops.  Arrivals, departures and capacity changes at one instant are batched:
+    they mark the allocation dirty and a single *end-of-instant* event (after every other
+    event of the same time) re-solves once, so 1,000 flows starting at t=0 cost one solve.
+    :meth:`FlowNetwork.start_flows` starts a batch of flows with one SimPy event for the
+    whole batch (fires when the last one completes), which is how collectives avoid one
+    event per message.
+
+Tags
+    ``start_flow`` / ``start_flows`` take ``tags``: named values per flow (scalars or one
+    value per flow), e.g. ``collective``, ``step``, ``src``, ``dst`` (ranks) and ``conn``
+    (connection id); :meth:`FlowNetwork.flow_table` has one column per tag name.
 
 Precision
     A flow is complete when its remaining bytes are at most ``1e-9 x size`` or would take
@@ -43,8 +60,9 @@ Units
     Bytes, seconds, bytes/s.  No constants beyond the tolerances above.
 
 Sources
-    Flow-level (fluid) network simulation with max-min sharing as in, e.g., SimGrid's
-    flow models (Velho et al., ACM TOMACS 2013) — the idea only; no code.
+    Flow-level (fluid) network simulation with max-min sharing and component-wise
+    ("selective") updates as in SimGrid's flow models (Velho et al., ACM TOMACS 2013) —
+    the idea only; no code.
 """
 
 from __future__ import annotations
@@ -55,7 +73,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
-from sim_models.hw.maxmin import maxmin_rates
+from sim_models.hw.maxmin_kernel import component, padded_rates
 
 from sim.events import at_end_of_instant
 from sim.scope import Scope, scope_of
@@ -64,42 +82,66 @@ from sim.scope import Scope, scope_of
 SIZE_RTOL = 1e-9
 #: Relative (to simulated time) time tolerance under which a flow counts as finished.
 TIME_RTOL = 1e-12
-#: Per-flow arrays of the active set (compacted together when flows complete).
-_FLOW_COLUMNS = (
-    "_fid",
-    "_gid",
-    "_rem",
-    "_size",
-    "_w",
-    "_fcap",
-    "_flat",
-    "_start",
-    "_rate",
-    "_lens",
-)
+#: Per-slot float arrays of the flow store.
+_FLOAT_COLUMNS = (
+    "_size", "_rem", "_tupd", "_rate", "_w", "_fcap", "_flat", "_start", "_booked", "_fin",
+)  # fmt: skip
+#: Per-slot integer arrays of the flow store.
+_INT_COLUMNS = ("_fid", "_gid", "_gpos", "_len")
 
 
 class PathSet:
     """Compiled paths: CSR ``(ptr, idx)`` of link ids and summed latency per path.
 
     Build with :meth:`FlowNetwork.compile_paths`; reuse it to start the same pattern of
-    flows many times without re-resolving paths (collective steps do this).
+    flows many times without re-resolving paths (collective steps do this, and reuse the
+    rates solved for it).
     """
 
-    __slots__ = ("ptr", "idx", "latency_s", "lens")
+    __slots__ = ("ptr", "idx", "latency_s", "lens", "_padded", "_counts", "_solved")
 
     def __init__(self, ptr: np.ndarray, idx: np.ndarray, latency_s: np.ndarray):
         self.ptr = ptr
         self.idx = idx
         self.latency_s = latency_s
         self.lens = np.diff(ptr)
+        self._padded: np.ndarray | None = None
+        self._counts: np.ndarray | None = None
+        self._solved: dict[tuple, np.ndarray] = {}
 
     def __len__(self) -> int:
         return self.ptr.size - 1
 
+    @property
+    def width(self) -> int:
+        return int(self.lens.max()) if self.lens.size else 0
+
+    def padded(self, width: int) -> np.ndarray:
+        """Paths as a ``len x width`` matrix of link ids, padded with -1."""
+        p = self._padded
+        if p is None or p.shape[1] != width:
+            n = len(self)
+            p = np.full((n, width), -1, dtype=np.int64)
+            if self.idx.size:
+                row = np.repeat(np.arange(n), self.lens)
+                col = np.arange(self.idx.size) - np.repeat(self.ptr[:-1], self.lens)
+                p[row, col] = self.idx
+            self._padded = p
+        return p
+
+    def link_counts(self, n_links: int) -> np.ndarray:
+        """Number of paths crossing each link."""
+        c = self._counts
+        if c is None or c.size != n_links:
+            c = self._counts = np.bincount(self.idx, minlength=n_links)
+        return c
+
 
 class Flow(simpy.Event):
-    """One flow; a SimPy event that succeeds (value: the flow) when the flow completes."""
+    """One flow; a SimPy event that succeeds (value: the flow) when the flow completes.
+
+    A cancelled flow's event never fires (``cancelled`` is then True).
+    """
 
     def __init__(self, env: simpy.Environment, fid: int, size_bytes: float, start_s: float):
         super().__init__(env)
@@ -108,6 +150,26 @@ class Flow(simpy.Event):
         self.start_s = start_s
         self.transfer_end_s: float | None = None
         self.end_s: float | None = None
+        self.cancelled = False
+
+
+class _Group:
+    """Flows started together: one event, a count of outstanding flows, their tags."""
+
+    __slots__ = ("event", "outstanding", "end_max", "flow", "ps", "slots", "fid0", "key",
+                 "pristine", "tags")  # fmt: skip
+
+    def __init__(self, event, n, flow, ps, slots, fid0, key, tags):
+        self.event = event
+        self.outstanding = n
+        self.end_max = -np.inf
+        self.flow = flow
+        self.ps = ps
+        self.slots = slots
+        self.fid0 = fid0
+        self.key = key  # (weight, cap) scalars when uniform, else None: solve reuse key
+        self.pristine = True  # no flow cancelled or rerouted
+        self.tags = tags
 
 
 class FlowNetwork:
@@ -116,51 +178,63 @@ class FlowNetwork:
     Parameters
     ----------
     env: the SimPy environment.
-    record_flows: keep one record per completed flow (see :meth:`flow_table`).
+    record_flows: keep one record per completed (or cancelled) flow (:meth:`flow_table`).
     scope: where the network records (:class:`sim.scope.Scope`); when the run is traced,
         every completed flow is a span on the track of its first link.
+    incremental: re-solve only the changed component (default) or every active flow.
     """
 
     def __init__(
-        self, env: simpy.Environment, record_flows: bool = True, scope: Scope | None = None
+        self,
+        env: simpy.Environment,
+        record_flows: bool = True,
+        scope: Scope | None = None,
+        incremental: bool = True,
     ):
         self.env = env
         self.record_flows = record_flows
         self.scope = scope_of(scope)
+        self.incremental = incremental
         self._names: dict[Hashable, int] = {}
         self._link_names: list[Hashable] = []
         self._cap_list: list[float] = []
         self._lat_list: list[float] = []
         self._cap = np.zeros(0)
         self._lat = np.zeros(0)
-        self._link_bytes = np.zeros(0)
-        self._cap_time = np.zeros(0)  # integral of capacity over time (bytes)
-        self._load = np.zeros(0)  # current sum of rates per link
+        self._done_bytes = np.zeros(0)  # bytes of finished flow segments, per link
+        self._cap_time = np.zeros(0)  # integral of capacity up to _cap_t (bytes)
+        self._cap_t = np.zeros(0)  # time of the last capacity change
+        self._cap_version = 0
+        self._lcnt = np.zeros(0, dtype=np.int64)  # active flows per link
         self._links_dirty = False
-        self._t0 = env.now
-        self._t_last = env.now
-        # active flows, structure of arrays
-        self._fid = np.zeros(0, dtype=np.int64)
-        self._gid = np.zeros(0, dtype=np.int64)
-        self._rem = np.zeros(0)
-        self._size = np.zeros(0)
-        self._w = np.zeros(0)
-        self._fcap = np.zeros(0)
-        self._flat = np.zeros(0)
-        self._start = np.zeros(0)
-        self._rate = np.zeros(0)
-        self._lens = np.zeros(0, dtype=np.int64)
-        self._idx = np.zeros(0, dtype=np.int64)
-        self._pending: list[tuple] = []
-        # groups: gid -> [event, outstanding, finish_max, flow_or_None]
-        self._groups: dict[int, list] = {}
+        # flow store: slots, structure of arrays
+        self._hw = 0  # high-water mark of used slots
+        self._n_live = 0
+        self._width = 1
+        self._live = np.zeros(0, dtype=bool)
+        for name in _FLOAT_COLUMNS:
+            setattr(self, name, np.zeros(0))
+        for name in _INT_COLUMNS:
+            setattr(self, name, np.zeros(0, dtype=np.int64))
+        self._P = np.full((0, 1), -1, dtype=np.int64)
+        self._single: dict[int, Flow] = {}  # slot -> Flow of start_flow
+        self._groups: dict[int, _Group] = {}
+        self._touched: list[np.ndarray] = []  # links whose flow set or capacity changed
+        self._new: list[np.ndarray] = []  # slots added this instant
+        self._records: list[tuple] = []
+        self._record_tags: dict[int, dict[str, Any]] = {}
+        self._tag_names: list[str] = []
         self._next_fid = 0
         self._next_gid = 0
         self._gen = 0
+        self._timer_t = np.inf
         self._dirty = False
-        self._records: list[tuple[np.ndarray, ...]] = []
         #: number of max-min solves so far (for benchmarks and tests)
         self.recomputes = 0
+        #: number of solves answered from a path set's cached rates
+        self.reused_solves = 0
+        #: flows whose rates were solved, summed over solves
+        self.solved_flows = 0
 
     # -- links ----------------------------------------------------------------------------
     def add_link(
@@ -186,12 +260,13 @@ class FlowNetwork:
             return
         n_old = self._cap.size
         n = len(self._cap_list)
+        grow = np.zeros(n - n_old)
         self._cap = np.concatenate([self._cap, np.asarray(self._cap_list[n_old:], dtype=float)])
         self._lat = np.asarray(self._lat_list, dtype=float)
-        grow = np.zeros(n - n_old)
-        self._link_bytes = np.concatenate([self._link_bytes, grow])
+        self._done_bytes = np.concatenate([self._done_bytes, grow])
         self._cap_time = np.concatenate([self._cap_time, grow])
-        self._load = np.concatenate([self._load, grow])
+        self._cap_t = np.concatenate([self._cap_t, np.full(n - n_old, self.env.now)])
+        self._lcnt = np.concatenate([self._lcnt, np.zeros(n - n_old, dtype=np.int64)])
         self._links_dirty = False
 
     @property
@@ -206,6 +281,9 @@ class FlowNetwork:
             return int(link)
         raise KeyError(f"unknown link {link!r}")
 
+    def link_name(self, lid: int) -> Hashable:
+        return self._link_names[lid]
+
     def capacity_Bps(self, link: Hashable) -> float:
         self._sync_links()
         return float(self._cap[self.link_id(link)])
@@ -216,9 +294,13 @@ class FlowNetwork:
             raise ValueError("capacity_Bps must be non-negative")
         self._sync_links()
         lid = self.link_id(link)
-        self._advance()
+        now = self.env.now
+        self._cap_time[lid] += self._cap[lid] * (now - self._cap_t[lid])
+        self._cap_t[lid] = now
         self._cap[lid] = float(capacity_Bps)
         self._cap_list[lid] = float(capacity_Bps)
+        self._cap_version += 1
+        self._touched.append(np.array([lid], dtype=np.int64))
         self._mark_dirty()
 
     # -- paths ----------------------------------------------------------------------------
@@ -260,15 +342,15 @@ class FlowNetwork:
         weight: float = 1.0,
         rate_cap_Bps: float | None = None,
         on_done: Callable[[Flow], Any] | None = None,
+        tags: dict[str, Any] | None = None,
     ) -> Flow:
         """Start one flow now; returns a :class:`Flow` event (yield it to wait for it).
 
         ``on_done(flow)`` is called when the flow completes (after the path latency).
         """
         ps = self.compile_paths([path])
-        fid = self._next_fid
-        flow = Flow(self.env, fid, float(size_bytes), self.env.now)
-        self._add(ps, np.array([size_bytes], dtype=float), weight, rate_cap_Bps, flow)
+        flow = Flow(self.env, self._next_fid, float(size_bytes), self.env.now)
+        self._add(ps, np.array([size_bytes], dtype=float), weight, rate_cap_Bps, tags, flow)
         if on_done is not None:
             flow.callbacks.append(on_done)
         return flow
@@ -280,45 +362,221 @@ class FlowNetwork:
         weights: float | Sequence[float] | np.ndarray = 1.0,
         rate_caps_Bps: float | Sequence[float] | np.ndarray | None = None,
         on_done: Callable[[simpy.Event], Any] | None = None,
+        tags: dict[str, Any] | None = None,
     ) -> simpy.Event:
         """Start a batch of flows now; returns ONE event that succeeds when all complete.
 
         The event's value is the completion time of the last flow.  ``sizes_bytes``,
-        ``weights`` and ``rate_caps_Bps`` are scalars or one value per path.
+        ``weights``, ``rate_caps_Bps`` and each tag are scalars or one value per path.
+        The flows' ids are consecutive; :meth:`group_flow_ids` gives them.
         """
         ps = self.compile_paths(paths)
         n = len(ps)
-        sizes = np.broadcast_to(np.asarray(sizes_bytes, dtype=float), (n,)).copy()
+        sizes = np.broadcast_to(np.asarray(sizes_bytes, dtype=float), (n,))
         ev = simpy.Event(self.env)
         if on_done is not None:
             ev.callbacks.append(on_done)
         if n == 0:
             ev.succeed(self.env.now)
             return ev
-        self._add(ps, sizes, weights, rate_caps_Bps, None, ev)
+        self._add(ps, sizes, weights, rate_caps_Bps, tags, None, ev)
         return ev
 
-    def _add(self, ps, sizes, weights, caps, flow=None, ev=None) -> None:
+    def _alloc(self, n: int) -> np.ndarray:
+        """``n`` free slots (reusing freed ones first), growing the store as needed."""
+        hw = self._hw
+        free = hw - self._n_live
+        if free >= n and free:
+            slots = np.flatnonzero(~self._live[:hw])[:n]
+        else:
+            reuse = np.flatnonzero(~self._live[:hw]) if free else np.zeros(0, dtype=np.int64)
+            slots = np.concatenate([reuse, np.arange(hw, hw + n - reuse.size)])
+            need = hw + n - reuse.size
+            self._hw = need
+            if need > self._live.size:
+                cap = max(need, 2 * self._live.size, 64)
+                grow = cap - self._live.size
+                self._live = np.concatenate([self._live, np.zeros(grow, dtype=bool)])
+                for name in _FLOAT_COLUMNS:
+                    setattr(self, name, np.concatenate([getattr(self, name), np.zeros(grow)]))
+                for name in _INT_COLUMNS:
+                    arr = getattr(self, name)
+                    setattr(self, name, np.concatenate([arr, np.zeros(grow, dtype=np.int64)]))
+                self._P = np.concatenate(
+                    [self._P, np.full((grow, self._width), -1, dtype=np.int64)]
+                )
+        return slots.astype(np.int64, copy=False)
+
+    def _widen(self, width: int) -> None:
+        if width > self._width:
+            pad = np.full((self._P.shape[0], width - self._width), -1, dtype=np.int64)
+            self._P = np.concatenate([self._P, pad], axis=1)
+            self._width = width
+
+    def _add(self, ps, sizes, weights, caps, tags, flow=None, ev=None) -> None:
+        self._sync_links()
         n = len(ps)
         if np.any(sizes < 0):
             raise ValueError("sizes must be non-negative")
-        w = np.broadcast_to(np.asarray(weights, dtype=float), (n,)).copy()
+        w_in = np.asarray(weights, dtype=float)
+        w = np.broadcast_to(w_in, (n,))
         if np.any(w <= 0):
             raise ValueError("weights must be positive")
         if caps is None:
-            c = np.full(n, np.inf)
+            c_in = np.asarray(np.inf)
         else:
-            c = np.broadcast_to(np.asarray(caps, dtype=float), (n,)).copy()
-            c[np.isnan(c)] = np.inf
+            c_in = np.asarray(caps, dtype=float)
+            c_in = np.where(np.isnan(c_in), np.inf, c_in)
+        c = np.broadcast_to(c_in, (n,))
+        self._widen(max(ps.width, 1))
+        slots = self._alloc(n)
+        now = self.env.now
         gid = self._next_gid
         self._next_gid += 1
-        fids = np.arange(self._next_fid, self._next_fid + n, dtype=np.int64)
+        fid0 = self._next_fid
         self._next_fid += n
-        self._groups[gid] = [flow if flow is not None else ev, n, -np.inf, flow]
-        self._pending.append(
-            (fids, np.full(n, gid, dtype=np.int64), sizes, w, c, ps.latency_s, ps.lens, ps.idx)
-        )
+        self._live[slots] = True
+        self._n_live += n
+        self._fid[slots] = np.arange(fid0, fid0 + n)
+        self._gid[slots] = gid
+        self._gpos[slots] = np.arange(n)
+        self._size[slots] = sizes
+        self._rem[slots] = sizes
+        self._tupd[slots] = now
+        self._rate[slots] = 0.0
+        self._w[slots] = w
+        self._fcap[slots] = c
+        self._flat[slots] = ps.latency_s
+        self._start[slots] = now
+        self._booked[slots] = 0.0
+        self._fin[slots] = np.inf
+        self._len[slots] = ps.lens
+        self._P[slots] = -1
+        self._P[slots, : ps.width] = ps.padded(ps.width)
+        if n == 1:
+            np.add.at(self._lcnt, ps.idx, 1)
+        else:
+            self._lcnt += ps.link_counts(self.n_links)
+        key = (float(w_in), float(c_in)) if w_in.ndim == 0 and c_in.ndim == 0 else None
+        if tags:
+            for name in tags:
+                if name not in self._tag_names:
+                    self._tag_names.append(name)
+        g = _Group(flow if flow is not None else ev, n, flow, ps, slots, fid0, key, tags or None)
+        self._groups[gid] = g
+        if flow is not None:
+            self._single[int(slots[0])] = flow
+        self._touched.append(ps.idx)
+        self._new.append(slots)
         self._mark_dirty()
+
+    def group_flow_ids(self, event: simpy.Event) -> np.ndarray:
+        """Flow ids of the batch whose event is ``event`` (while it is in progress)."""
+        for g in self._groups.values():
+            if g.event is event:
+                return np.arange(g.fid0, g.fid0 + g.slots.size)
+        raise KeyError("no batch in progress with this event")
+
+    def _slot_of(self, flow: Flow | int) -> int:
+        fid = flow.id if isinstance(flow, Flow) else int(flow)
+        hit = np.flatnonzero((self._fid[: self._hw] == fid) & self._live[: self._hw])
+        if not hit.size:
+            raise KeyError(f"flow {fid} is not active")
+        return int(hit[0])
+
+    def _remaining_now(self, slots: np.ndarray) -> np.ndarray:
+        rate = self._rate[slots]
+        dt = self.env.now - self._tupd[slots]
+        with np.errstate(invalid="ignore"):
+            sent = np.where(np.isfinite(rate), rate * dt, 0.0)
+        return self._rem[slots] - sent
+
+    def remaining_bytes(self, flow: Flow | int) -> float:
+        """Bytes of an active flow still to send."""
+        s = self._slot_of(flow)
+        return max(float(self._remaining_now(np.array([s]))[0]), 0.0)
+
+    def flow_path(self, flow: Flow | int) -> list[int]:
+        """Link ids of an active flow's current path."""
+        s = self._slot_of(flow)
+        return self._P[s, : self._len[s]].tolist()
+
+    def flows_on_link(self, link: Hashable) -> np.ndarray:
+        """Ids of the active flows whose path crosses ``link``."""
+        lid = self.link_id(link)
+        hw = self._hw
+        on = (self._P[:hw] == lid).any(axis=1) & self._live[:hw]
+        return self._fid[:hw][on]
+
+    def flow_tags(self, flow: Flow | int) -> dict[str, Any]:
+        """Tags of an active flow."""
+        s = self._slot_of(flow)
+        g = self._groups[int(self._gid[s])]
+        return _tags_at(g.tags, int(self._gpos[s]))
+
+    def _book(self, slots: np.ndarray, sent: np.ndarray) -> None:
+        """Book ``sent`` bytes per slot on each link of its current path."""
+        links = self._P[slots]
+        mask = links >= 0
+        if mask.any():
+            w = np.broadcast_to(sent[:, None], links.shape)[mask]
+            self._done_bytes += np.bincount(links[mask], weights=w, minlength=self.n_links)
+
+    def _unlink(self, slots: np.ndarray) -> np.ndarray:
+        links = self._P[slots]
+        links = links[links >= 0]
+        if links.size:
+            np.subtract.at(self._lcnt, links, 1)
+        return links
+
+    def reroute(self, flow: Flow | int, path: Sequence[Hashable] | PathSet) -> None:
+        """Move an active flow's remaining bytes onto ``path`` now (same flow id, group,
+        tags and start time; its end pays the new path's latency)."""
+        s = self._slot_of(flow)
+        ps = self.compile_paths(path if isinstance(path, PathSet) else [path])
+        if len(ps) != 1:
+            raise ValueError("reroute takes one path")
+        rem = max(float(self._remaining_now(np.array([s]))[0]), 0.0)
+        sent = self._size[s] - self._booked[s] - rem
+        self._book(np.array([s]), np.array([sent]))
+        self._booked[s] += sent
+        old = self._unlink(np.array([s]))
+        self._widen(max(ps.width, 1))
+        self._P[s] = -1
+        self._P[s, : ps.width] = ps.idx
+        self._len[s] = ps.width
+        np.add.at(self._lcnt, ps.idx, 1)
+        self._flat[s] = ps.latency_s[0]
+        self._rem[s] = rem
+        self._tupd[s] = self.env.now
+        self._rate[s] = 0.0
+        self._fin[s] = np.inf
+        self._groups[int(self._gid[s])].pristine = False
+        self._touched.extend([old, ps.idx])
+        self._new.append(np.array([s], dtype=np.int64))
+        self._mark_dirty()
+
+    def cancel(self, flow: Flow | int) -> float:
+        """Stop an active flow now; returns its bytes not yet sent. A cancelled flow's own
+        event never fires; its batch's event fires when the batch's other flows are done."""
+        s = self._slot_of(flow)
+        rem = max(float(self._remaining_now(np.array([s]))[0]), 0.0)
+        sl = np.array([s], dtype=np.int64)
+        sent = self._size[s] - self._booked[s] - rem
+        self._book(sl, np.array([sent]))
+        g = self._groups[int(self._gid[s])]
+        g.pristine = False
+        if self.record_flows:
+            self._record(sl, np.array([np.nan]), cancelled=True)
+        single = self._single.pop(s, None)
+        if single is not None:
+            single.cancelled = True
+        self._touched.append(self._unlink(sl))
+        self._live[s] = False
+        self._n_live -= 1
+        self._settle_groups(self._gid[sl], np.array([-np.inf]))
+        self._mark_dirty()
+        return rem
 
     # -- engine ---------------------------------------------------------------------------
     def _mark_dirty(self) -> None:
@@ -326,135 +584,184 @@ class FlowNetwork:
             self._dirty = True
             at_end_of_instant(self.env, self._recompute)
 
-    def _advance(self) -> None:
-        """Move byte counters from the last update to now at the current rates."""
-        now = self.env.now
-        dt = now - self._t_last
-        if dt > 0:
-            self._sync_links()
-            if self._rem.size:
-                fin = np.isfinite(self._rate)
-                self._rem -= np.where(fin, self._rate, 0.0) * dt
-                self._link_bytes += self._load * dt
-            self._cap_time += self._cap * dt
-        self._t_last = now
-
-    def _merge_pending(self) -> None:
-        if not self._pending:
-            return
-        cols = list(zip(*self._pending, strict=True))
-        self._pending.clear()
-        fids, gids, sizes, w, c, lat, lens, idx = (np.concatenate(x) for x in cols)
-        self._fid = np.concatenate([self._fid, fids])
-        self._gid = np.concatenate([self._gid, gids])
-        self._size = np.concatenate([self._size, sizes])
-        self._rem = np.concatenate([self._rem, sizes])
-        self._w = np.concatenate([self._w, w])
-        self._fcap = np.concatenate([self._fcap, c])
-        self._flat = np.concatenate([self._flat, lat])
-        self._start = np.concatenate([self._start, np.full(fids.size, self.env.now)])
-        self._rate = np.concatenate([self._rate, np.zeros(fids.size)])
-        self._lens = np.concatenate([self._lens, lens])
-        self._idx = np.concatenate([self._idx, idx])
-
     def _recompute(self, _ev=None) -> None:
         self._dirty = False
         self._sync_links()
-        self._advance()
-        self._merge_pending()
-        self._gen += 1
-        n = self._rem.size
-        if n == 0:
-            self._load[:] = 0.0
+        touched = self._touched
+        new = self._new
+        self._touched, self._new = [], []
+        hw = self._hw
+        if self._n_live == 0:
+            self._timer_t = np.inf
+            self._gen += 1
             return
-        ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(self._lens, out=ptr[1:])
-        self._rate = maxmin_rates((ptr, self._idx), self._cap, self._w, self._fcap)
-        self.recomputes += 1
-        erate = np.repeat(self._rate, self._lens)
-        self._load = np.bincount(self._idx, weights=erate, minlength=self._cap.size)
+        live = self._live[:hw]
+        new_slots = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
+        new_slots = new_slots[live[new_slots]]
+        if not self.incremental or new_slots.size == self._n_live:
+            comp = np.flatnonzero(live)
+        else:
+            act = np.flatnonzero(live)
+            t = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
+            seed = np.searchsorted(act, new_slots)
+            comp = act[component(self._P[act], t, seed, self.n_links)]
+        if comp.size:
+            self._solve(comp)
         self._schedule_next()
 
-    def _schedule_next(self) -> None:
-        pos = self._rate > 0
-        if not np.any(pos):
-            return  # everything stalled: wait for a capacity change
+    def _solve(self, comp: np.ndarray) -> None:
+        now = self.env.now
+        # bring the component's remaining bytes to now at the old rates
+        self._rem[comp] = self._remaining_now(comp)
+        self._tupd[comp] = now
+        rates = self._reuse(comp)
+        if rates is None:
+            rates = padded_rates(self._P[comp], self._cap, self._w[comp], self._fcap[comp])
+            self._remember(comp, rates)
+        self.recomputes += 1
+        self.solved_flows += comp.size
+        self._rate[comp] = rates
+        rem = np.maximum(self._rem[comp], 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ttf = np.where(pos, np.maximum(self._rem, 0.0) / self._rate, np.inf)
-        delay = float(ttf.min())
+            fin = np.where(rates > 0, now + rem / rates, np.inf)
+        fin[np.isinf(rates)] = now
+        self._fin[comp] = fin
+
+    def _single_group(self, comp: np.ndarray) -> _Group | None:
+        """The batch that ``comp`` is exactly (all its flows, none else), if any."""
+        gids = self._gid[comp]
+        g0 = int(gids[0])
+        if gids[-1] != g0 or not np.all(gids == g0):
+            return None
+        g = self._groups.get(g0)
+        if g is None or not g.pristine or g.key is None or g.outstanding != comp.size:
+            return None
+        if comp.size != g.slots.size:
+            return None
+        return g
+
+    def _reuse(self, comp: np.ndarray) -> np.ndarray | None:
+        g = self._single_group(comp)
+        if g is None:
+            return None
+        rates = g.ps._solved.get((self._cap_version, g.key))
+        if rates is None:
+            return None
+        self.reused_solves += 1
+        return rates[self._gpos[comp]]
+
+    def _remember(self, comp: np.ndarray, rates: np.ndarray) -> None:
+        g = self._single_group(comp)
+        if g is None or len(g.ps) < 2:
+            return
+        full = np.empty(comp.size)
+        full[self._gpos[comp]] = rates
+        g.ps._solved.clear()  # keep one entry: the latest capacities
+        g.ps._solved[(self._cap_version, g.key)] = full
+
+    def _schedule_next(self) -> None:
+        hw = self._hw
+        fin = self._fin[:hw][self._live[:hw]]
+        t_next = float(fin.min()) if fin.size else np.inf
+        if t_next == self._timer_t:
+            return  # the pending wakeup is still right
+        self._gen += 1
+        self._timer_t = t_next
+        if not np.isfinite(t_next):
+            return  # everything stalled: wait for a capacity change or a reroute
         gen = self._gen
+        delay = max(t_next - self.env.now, 0.0)
         self.env.timeout(delay).callbacks.append(lambda _e: self._on_timer(gen))
 
     def _on_timer(self, gen: int) -> None:
         if gen != self._gen:
             return  # stale wakeup: the allocation changed since it was scheduled
-        self._advance()
+        self._timer_t = np.inf
         now = self.env.now
+        hw = self._hw
+        act = np.flatnonzero(self._live[:hw])
+        rem = self._remaining_now(act)
+        rate = self._rate[act]
         eps_t = max(abs(now), 1e-30) * TIME_RTOL
-        done = (self._rem <= SIZE_RTOL * self._size) | (self._rem <= self._rate * eps_t)
+        done = (rem <= SIZE_RTOL * self._size[act]) | (rem <= rate * eps_t)
         if not np.any(done):
-            # Rounding left a sliver: wait for it (no rate change, same generation).
+            # Rounding left a sliver: wait for it (same rates).
+            pos = rate > 0
+            self._fin[act[pos]] = now + np.maximum(rem[pos], 0.0) / rate[pos]
+            self._gen += 1
             self._schedule_next()
             return
-        self._complete(done)
+        self._complete(act[done])
         self._mark_dirty()
 
     def _complete(self, done: np.ndarray) -> None:
         now = self.env.now
-        ent_done = np.repeat(done, self._lens)
-        # Book the sub-tolerance residue so link byte counters conserve bytes.
-        res = np.repeat(self._rem[done], self._lens[done])
-        if res.size:
-            self._link_bytes += np.bincount(
-                self._idx[ent_done], weights=res, minlength=self._cap.size
-            )
-        fids, gids = self._fid[done], self._gid[done]
+        # every byte not booked yet goes to the current path (residue included)
+        self._book(done, self._size[done] - self._booked[done])
         ends = now + self._flat[done]
         if self.record_flows:
-            self._records.append(
-                (fids, gids, self._start[done], np.full(fids.size, now), ends, self._size[done])
-            )
+            self._record(done, ends)
         if self.scope.tracing:
-            self._trace_flows(done, fids, ends)
-        keep = ~done
-        ent_keep = ~ent_done
-        for name in _FLOW_COLUMNS:
-            setattr(self, name, getattr(self, name)[keep])
-        self._idx = self._idx[ent_keep]
-        # Groups: decrement outstanding, track the latest end.
-        order = np.argsort(gids, kind="stable")
-        g_sorted, e_sorted = gids[order], ends[order]
-        uniq, first, counts = np.unique(g_sorted, return_index=True, return_counts=True)
-        gmax = np.maximum.reduceat(e_sorted, first)
-        for g, k, emax in zip(uniq.tolist(), counts.tolist(), gmax.tolist(), strict=True):
+            self._trace_flows(done, ends)
+        self._touched.append(self._unlink(done))
+        self._live[done] = False
+        self._n_live -= done.size
+        for s in done.tolist():
+            flow = self._single.pop(s, None)
+            if flow is not None:
+                flow.transfer_end_s = now
+        self._settle_groups(self._gid[done], ends)
+
+    def _settle_groups(self, gids: np.ndarray, ends: np.ndarray) -> None:
+        """Decrement the groups' outstanding counts; fire those that are done."""
+        if gids.size == 1 or gids[0] == gids[-1] and np.all(gids == gids[0]):
+            groups = [(int(gids[0]), int(gids.size), float(ends.max()))]
+        else:
+            order = np.argsort(gids, kind="stable")
+            g_sorted, e_sorted = gids[order], ends[order]
+            uniq, first, counts = np.unique(g_sorted, return_index=True, return_counts=True)
+            gmax = np.maximum.reduceat(e_sorted, first)
+            groups = zip(uniq.tolist(), counts.tolist(), gmax.tolist(), strict=True)
+        for g, k, emax in groups:
             rec = self._groups[g]
-            rec[1] -= k
-            if emax > rec[2]:
-                rec[2] = emax
-            if rec[1] == 0:
+            rec.outstanding -= k
+            if emax > rec.end_max:
+                rec.end_max = emax
+            if rec.outstanding == 0:
                 del self._groups[g]
                 self._fire(rec)
 
-    def _trace_flows(self, done: np.ndarray, fids: np.ndarray, ends: np.ndarray) -> None:
-        """One span per completed flow, on the track of the flow's first link."""
-        ptr = np.zeros(self._lens.size + 1, dtype=np.int64)
-        np.cumsum(self._lens, out=ptr[1:])
-        first = self._idx[ptr[:-1][done]]
-        starts = self._start[done]
-        sizes = self._size[done]
-        for fid, lid, t0, t1, size in zip(
-            fids.tolist(), first.tolist(), starts.tolist(), ends.tolist(), sizes.tolist(),
-            strict=True,
-        ):
-            self.scope.span(f"flow {fid}", t0, t1, track=str(self._link_names[lid]),
-                            args={"bytes": size})  # fmt: skip
+    def _record(self, slots: np.ndarray, ends: np.ndarray, cancelled: bool = False) -> None:
+        gids = self._gid[slots]
+        n = slots.size
+        self._records.append(
+            (self._fid[slots], gids, self._gpos[slots], self._start[slots],
+             np.full(n, self.env.now), ends, self._size[slots], np.full(n, cancelled))
+        )  # fmt: skip
+        for g in np.unique(gids).tolist() if n > 1 else [int(gids[0])]:
+            grp = self._groups.get(g)
+            if grp is not None and grp.tags:
+                self._record_tags[g] = grp.tags
 
-    def _fire(self, rec: list) -> None:
-        ev, _, end, flow = rec
+    def _trace_flows(self, done: np.ndarray, ends: np.ndarray) -> None:
+        """One span per completed flow, on the track of the flow's first link."""
+        first = self._P[done, 0]
+        for fid, lid, t0, t1, size in zip(
+            self._fid[done].tolist(), first.tolist(), self._start[done].tolist(),
+            ends.tolist(), self._size[done].tolist(), strict=True,
+        ):  # fmt: skip
+            track = str(self._link_names[lid]) if lid >= 0 else "local"
+            self.scope.span(f"flow {fid}", t0, t1, track=track, args={"bytes": size})
+
+    def _fire(self, rec: _Group) -> None:
+        ev, end, flow = rec.event, rec.end_max, rec.flow
         now = self.env.now
         if flow is not None:
-            flow.transfer_end_s = now
+            if flow.cancelled:
+                return
             flow.end_s = end
+        if not np.isfinite(end):  # every flow of the batch was cancelled
+            end = now
         value = flow if flow is not None else end
         delay = end - now
         if delay <= 0:
@@ -465,30 +772,42 @@ class FlowNetwork:
     # -- observation ----------------------------------------------------------------------
     @property
     def n_active(self) -> int:
-        """Flows started and not yet through their bandwidth phase."""
-        return int(self._rem.size) + sum(p[0].size for p in self._pending)
+        """Flows started and not yet through their bandwidth phase (nor cancelled)."""
+        return self._n_live
+
+    def _active(self) -> np.ndarray:
+        return np.flatnonzero(self._live[: self._hw])
 
     def rates_Bps(self) -> dict[int, float]:
         """Current rate of every active flow, keyed by flow id."""
-        return dict(zip(self._fid.tolist(), self._rate.tolist(), strict=True))
+        act = self._active()
+        return dict(zip(self._fid[act].tolist(), self._rate[act].tolist(), strict=True))
 
     def flow_rate_Bps(self, flow: Flow | int) -> float:
-        fid = flow.id if isinstance(flow, Flow) else int(flow)
-        hit = np.flatnonzero(self._fid == fid)
-        return float(self._rate[hit[0]]) if hit.size else 0.0
+        try:
+            return float(self._rate[self._slot_of(flow)])
+        except KeyError:
+            return 0.0
 
     def link_bytes(self) -> np.ndarray:
         """Bytes carried by each link so far (indexed by link id)."""
         self._sync_links()
-        self._advance()
-        return self._link_bytes.copy()
+        out = self._done_bytes.copy()
+        act = self._active()
+        if act.size:
+            sent = self._size[act] - self._booked[act] - np.maximum(self._remaining_now(act), 0)
+            links = self._P[act]
+            mask = links >= 0
+            w = np.broadcast_to(sent[:, None], links.shape)[mask]
+            out += np.bincount(links[mask], weights=w, minlength=self.n_links)
+        return out
 
     def link_utilization(self) -> np.ndarray:
         """Bytes carried / integral of capacity over time, per link (NaN if never up)."""
         self._sync_links()
-        self._advance()
+        cap_time = self._cap_time + self._cap * (self.env.now - self._cap_t)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self._cap_time > 0, self._link_bytes / self._cap_time, np.nan)
+            return np.where(cap_time > 0, self.link_bytes() / cap_time, np.nan)
 
     def link_table(self) -> pd.DataFrame:
         """One row per link: name, capacity, latency, bytes, utilization."""
@@ -498,15 +817,41 @@ class FlowNetwork:
                 "link": [str(n) for n in self._link_names],
                 "capacity_Bps": self._cap.copy(),
                 "latency_s": self._lat.copy(),
-                "bytes": self._link_bytes.copy(),
+                "bytes": self.link_bytes(),
                 "utilization": util,
             }
         )
 
     def flow_table(self) -> pd.DataFrame:
-        """One row per completed flow: id, group, start, transfer end, end, size."""
-        cols = ["flow", "group", "start_s", "transfer_end_s", "end_s", "size_bytes"]
+        """One row per completed or cancelled flow: id, group, start, transfer end, end
+        (NaN when cancelled), size, ``cancelled``, and one column per tag name."""
+        cols = ["flow", "group", "start_s", "transfer_end_s", "end_s", "size_bytes", "cancelled"]
         if not self._records:
-            return pd.DataFrame({c: [] for c in cols})
-        arrs = [np.concatenate(x) for x in zip(*self._records, strict=True)]
-        return pd.DataFrame(dict(zip(cols, arrs, strict=True)))
+            return pd.DataFrame({c: [] for c in cols + self._tag_names})
+        fid, gid, gpos, start, tend, end, size, canc = (
+            np.concatenate(x) for x in zip(*self._records, strict=True)
+        )
+        df = pd.DataFrame(dict(zip(cols, [fid, gid, start, tend, end, size, canc], strict=True)))
+        for name in self._tag_names:
+            df[name] = _tag_column(name, gid, gpos, self._record_tags)
+        return df
+
+
+def _tags_at(tags: dict[str, Any] | None, pos: int) -> dict[str, Any]:
+    if not tags:
+        return {}
+    out = {}
+    for k, v in tags.items():
+        out[k] = v[pos] if isinstance(v, np.ndarray | list | tuple) else v
+    return out
+
+
+def _tag_column(name: str, gid: np.ndarray, gpos: np.ndarray, tags: dict[int, dict]) -> list:
+    out: list[Any] = [None] * gid.size
+    for i, (g, p) in enumerate(zip(gid.tolist(), gpos.tolist(), strict=True)):
+        t = tags.get(g)
+        if t is None or name not in t:
+            continue
+        v = t[name]
+        out[i] = v[p] if isinstance(v, np.ndarray | list | tuple) else v
+    return out

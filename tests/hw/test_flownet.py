@@ -220,3 +220,158 @@ def test_bad_inputs():
         net.set_capacity("L", -1.0)
     with pytest.raises(ValueError):
         net.start_flow(["L"], -1.0)
+
+
+# -- incremental solve equals the full solve -------------------------------------------------
+def _random_run(seed: int, incremental: bool, n_flows: int = 150, n_links: int = 25):
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    net = FlowNetwork(env, incremental=incremental)
+    for i in range(n_links):
+        net.add_link(i, float(rng.uniform(1, 10)), float(rng.uniform(0, 0.01)))
+    ends = np.full(n_flows, np.nan)
+    plan = [
+        (
+            rng.choice(n_links, size=int(rng.integers(1, 5)), replace=False).tolist(),
+            float(rng.exponential(5.0)),
+            float(rng.integers(1, 4)),
+            float(rng.choice([np.inf, rng.uniform(0.5, 5)])),
+            float(rng.exponential(0.3)),
+        )
+        for _ in range(n_flows)
+    ]
+    cap_events = [(float(rng.uniform(0, 40)), int(rng.integers(n_links)), float(rng.uniform(0, 8)))
+                  for _ in range(10)]  # fmt: skip
+
+    def source():
+        for i, (path, size, w, cap, gap) in enumerate(plan):
+            net.start_flow(path, size, weight=w, rate_cap_Bps=cap,
+                           on_done=lambda f, i=i: ends.__setitem__(i, env.now))  # fmt: skip
+            yield env.timeout(gap)
+
+    def capacity():
+        t = 0.0
+        for when, link, value in sorted(cap_events):
+            yield env.timeout(when - t)
+            t = when
+            net.set_capacity(link, value)
+        yield env.timeout(100.0)
+        for link in range(n_links):
+            net.set_capacity(link, 5.0)  # no flow stays stalled
+
+    env.process(source())
+    env.process(capacity())
+    env.run()
+    return ends, net
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_equals_full_solve_on_random_instances(seed):
+    inc, net_inc = _random_run(seed, True)
+    full, net_full = _random_run(seed, False)
+    assert not np.isnan(inc).any()
+    np.testing.assert_allclose(inc, full, rtol=1e-9)
+    np.testing.assert_allclose(net_inc.link_bytes(), net_full.link_bytes(), rtol=1e-9)
+    assert net_inc.solved_flows < net_full.solved_flows  # it did solve less
+
+
+def test_compiled_kernel_equals_numpy_solver():
+    from sim_models.hw.maxmin import maxmin_rates
+    from sim_models.hw.maxmin_kernel import padded_rates
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n, L = int(rng.integers(1, 80)), int(rng.integers(1, 30))
+        paths = [rng.choice(L, size=int(rng.integers(1, min(L, 5) + 1)), replace=False)
+                 for _ in range(n)]  # fmt: skip
+        cap = rng.uniform(0, 10, L) * (rng.random(L) > 0.1)
+        w = rng.integers(1, 4, n).astype(float)
+        fcap = np.where(rng.random(n) < 0.3, rng.uniform(0.1, 3, n), np.inf)
+        P = np.full((n, 5), -1, dtype=np.int64)
+        for i, p in enumerate(paths):
+            P[i, : p.size] = p
+        np.testing.assert_allclose(
+            padded_rates(P, cap, w, fcap), maxmin_rates(paths, cap, w, fcap), rtol=1e-9
+        )
+
+
+def test_collective_steps_reuse_one_solve():
+    env, net = _net(*[((i, "f"), 10.0, 0.0) for i in range(8)])
+    ps = net.compile_paths([[(i, "f")] for i in range(8)])
+
+    def proc():
+        for _ in range(5):
+            yield net.start_flows(ps, 10.0)
+
+    env.process(proc())
+    env.run()
+    assert env.now == pytest.approx(5.0)
+    assert net.recomputes == 5 and net.reused_solves == 4
+
+
+# -- tags, cancel, reroute ----------------------------------------------------------------------
+def test_tags_reach_the_flow_table():
+    env, net = _net(("a", 10.0, 0.0), ("b", 10.0, 0.0))
+    net.start_flows([["a"], ["b"]], 10.0,
+                    tags={"collective": "allreduce", "step": 3, "src": np.array([0, 1]),
+                          "dst": np.array([1, 0]), "conn": ["c01", "c10"]})  # fmt: skip
+    net.start_flow(["a"], 5.0, tags={"conn": "x"})
+    env.run()
+    t = net.flow_table().sort_values("flow")
+    assert list(t["collective"])[:2] == ["allreduce", "allreduce"]
+    assert list(t["step"])[:2] == [3, 3] and list(t["src"])[:2] == [0, 1]
+    assert t["collective"].isna().iloc[2] and t["step"].isna().iloc[2]
+    assert list(t["conn"]) == ["c01", "c10", "x"]
+    assert not t["cancelled"].any()
+
+
+def test_cancel_stops_a_flow_and_frees_its_share():
+    env, net = _net(("L", 10.0, 0.0))
+    a = net.start_flow(["L"], 100.0)
+    b = net.start_flow(["L"], 100.0)
+    left = {}
+
+    def proc():
+        yield env.timeout(4.0)  # both at 5 B/s: 20 B each sent
+        left["b"] = net.cancel(b)
+
+    env.process(proc())
+    env.run()
+    assert left["b"] == pytest.approx(80.0)
+    assert not b.triggered and b.cancelled
+    assert a.end_s == pytest.approx(4.0 + 80.0 / 10.0)  # alone at 10 B/s afterwards
+    assert net.link_bytes()[0] == pytest.approx(120.0)
+    t = net.flow_table().set_index("flow")
+    assert bool(t.loc[b.id, "cancelled"]) and np.isnan(t.loc[b.id, "end_s"])
+
+
+def test_cancel_inside_a_batch_lets_the_batch_finish():
+    env, net = _net(("a", 10.0, 0.0), ("b", 0.0, 0.0))
+    ev = net.start_flows([["a"], ["b"]], 10.0)
+    ids = net.group_flow_ids(ev)
+
+    def proc():
+        yield env.timeout(2.0)
+        net.cancel(int(ids[1]))  # stalled on a dead link: give up on it
+
+    env.process(proc())
+    env.run()
+    assert ev.value == pytest.approx(1.0)
+
+
+def test_reroute_moves_remaining_bytes_and_pays_new_latency():
+    env, net = _net(("dead", 10.0, 0.1), ("alt", 5.0, 0.3))
+    f = net.start_flow(["dead"], 100.0, tags={"conn": "q"})
+
+    def proc():
+        yield env.timeout(2.0)  # 20 B sent on "dead"
+        net.set_capacity("dead", 0.0)
+        net.reroute(f, ["alt"])  # 80 B left at 5 B/s: 16 s
+
+    env.process(proc())
+    env.run()
+    assert f.transfer_end_s == pytest.approx(18.0)
+    assert f.end_s == pytest.approx(18.3)
+    np.testing.assert_allclose(net.link_bytes(), [20.0, 80.0])
+    t = net.flow_table()
+    assert list(t["conn"]) == ["q"] and t["start_s"].iloc[0] == 0.0
