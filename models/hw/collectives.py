@@ -134,8 +134,8 @@ def _ring_steps(sched: Schedule, groups: np.ndarray, n_steps: int, size: float, 
         return
     src = groups.reshape(-1)
     dst = np.roll(groups, -1, axis=1).reshape(-1)
-    for _ in range(n_steps):
-        sched.add(phase, src, dst, size)
+    pid = sched.pattern(src, dst)
+    sched.steps.extend(Step(phase, pid, float(size)) for _ in range(n_steps))
 
 
 def ring_schedule(collective: str, p: int, n_bytes: float) -> Schedule:

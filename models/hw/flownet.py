@@ -157,9 +157,9 @@ class _Group:
     """Flows started together: one event, a count of outstanding flows, their tags."""
 
     __slots__ = ("event", "outstanding", "end_max", "flow", "ps", "slots", "fid0", "key",
-                 "pristine", "tags")  # fmt: skip
+                 "pristine", "tags", "size_scalar")  # fmt: skip
 
-    def __init__(self, event, n, flow, ps, slots, fid0, key, tags):
+    def __init__(self, event, n, flow, ps, slots, fid0, key, tags, size_scalar=None):
         self.event = event
         self.outstanding = n
         self.end_max = -np.inf
@@ -170,6 +170,7 @@ class _Group:
         self.key = key  # (weight, cap) scalars when uniform, else None: solve reuse key
         self.pristine = True  # no flow cancelled or rerouted
         self.tags = tags
+        self.size_scalar = size_scalar  # the size of every flow, when they are equal
 
 
 class FlowNetwork:
@@ -416,11 +417,11 @@ class FlowNetwork:
     def _add(self, ps, sizes, weights, caps, tags, flow=None, ev=None) -> None:
         self._sync_links()
         n = len(ps)
-        if np.any(sizes < 0):
+        if (sizes[0] < 0) if sizes.strides == (0,) else np.any(sizes < 0):
             raise ValueError("sizes must be non-negative")
         w_in = np.asarray(weights, dtype=float)
         w = np.broadcast_to(w_in, (n,))
-        if np.any(w <= 0):
+        if (w_in <= 0) if w_in.ndim == 0 else np.any(w <= 0):
             raise ValueError("weights must be positive")
         if caps is None:
             c_in = np.asarray(np.inf)
@@ -430,29 +431,30 @@ class FlowNetwork:
         c = np.broadcast_to(c_in, (n,))
         self._widen(max(ps.width, 1))
         slots = self._alloc(n)
+        sel = _as_slice(slots)
         now = self.env.now
         gid = self._next_gid
         self._next_gid += 1
         fid0 = self._next_fid
         self._next_fid += n
-        self._live[slots] = True
+        self._live[sel] = True
         self._n_live += n
-        self._fid[slots] = np.arange(fid0, fid0 + n)
-        self._gid[slots] = gid
-        self._gpos[slots] = np.arange(n)
-        self._size[slots] = sizes
-        self._rem[slots] = sizes
-        self._tupd[slots] = now
-        self._rate[slots] = 0.0
-        self._w[slots] = w
-        self._fcap[slots] = c
-        self._flat[slots] = ps.latency_s
-        self._start[slots] = now
-        self._booked[slots] = 0.0
-        self._fin[slots] = np.inf
-        self._len[slots] = ps.lens
-        self._P[slots] = -1
-        self._P[slots, : ps.width] = ps.padded(ps.width)
+        self._fid[sel] = np.arange(fid0, fid0 + n)
+        self._gid[sel] = gid
+        self._gpos[sel] = np.arange(n)
+        self._size[sel] = sizes
+        self._rem[sel] = sizes
+        self._tupd[sel] = now
+        self._rate[sel] = 0.0
+        self._w[sel] = w
+        self._fcap[sel] = c
+        self._flat[sel] = ps.latency_s
+        self._start[sel] = now
+        self._booked[sel] = 0.0
+        self._fin[sel] = np.inf
+        self._len[sel] = ps.lens
+        self._P[sel] = -1
+        self._P[sel, : ps.width] = ps.padded(ps.width)
         if n == 1:
             np.add.at(self._lcnt, ps.idx, 1)
         else:
@@ -462,7 +464,9 @@ class FlowNetwork:
             for name in tags:
                 if name not in self._tag_names:
                     self._tag_names.append(name)
-        g = _Group(flow if flow is not None else ev, n, flow, ps, slots, fid0, key, tags or None)
+        same_size = n == 1 or sizes.strides == (0,)
+        g = _Group(flow if flow is not None else ev, n, flow, ps, slots, fid0, key, tags or None,
+                   float(sizes[0]) if same_size else None)  # fmt: skip
         self._groups[gid] = g
         if flow is not None:
             self._single[int(slots[0])] = flow
@@ -525,7 +529,9 @@ class FlowNetwork:
     def _unlink(self, slots: np.ndarray) -> np.ndarray:
         links = self._P[slots]
         links = links[links >= 0]
-        if links.size:
+        if links.size > 64:
+            self._lcnt -= np.bincount(links, minlength=self.n_links)
+        elif links.size:
             np.subtract.at(self._lcnt, links, 1)
         return links
 
@@ -596,9 +602,13 @@ class FlowNetwork:
             self._gen += 1
             return
         live = self._live[:hw]
-        new_slots = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
-        new_slots = new_slots[live[new_slots]]
-        if not self.incremental or new_slots.size == self._n_live:
+        new_slots = (
+            new[0] if len(new) == 1 else np.concatenate(new) if new else np.zeros(0, np.int64)
+        )
+        if new_slots.size != self._n_live or not live[new_slots].all():
+            new_slots = new_slots[live[new_slots]]
+        fresh = new_slots.size == self._n_live  # every active flow started this instant
+        if not self.incremental or fresh:
             comp = np.flatnonzero(live)
         else:
             act = np.flatnonzero(live)
@@ -606,56 +616,61 @@ class FlowNetwork:
             seed = np.searchsorted(act, new_slots)
             comp = act[component(self._P[act], t, seed, self.n_links)]
         if comp.size:
-            self._solve(comp)
+            self._solve(comp, fresh)
         self._schedule_next()
 
-    def _solve(self, comp: np.ndarray) -> None:
+    def _solve(self, comp: np.ndarray, fresh: bool = False) -> None:
         now = self.env.now
-        # bring the component's remaining bytes to now at the old rates
-        self._rem[comp] = self._remaining_now(comp)
-        self._tupd[comp] = now
-        rates = self._reuse(comp)
+        n = comp.size
+        c = _as_slice(comp)
+        if not fresh:  # bring the remaining bytes to now at the old rates
+            self._rem[c] = self._remaining_now(c)
+            self._tupd[c] = now
+        rates = self._reuse(comp, c)
         if rates is None:
-            rates = padded_rates(self._P[comp], self._cap, self._w[comp], self._fcap[comp])
-            self._remember(comp, rates)
+            rates = padded_rates(self._P[c], self._cap, self._w[c], self._fcap[c])
+            self._remember(comp, c, rates)
         self.recomputes += 1
-        self.solved_flows += comp.size
-        self._rate[comp] = rates
-        rem = np.maximum(self._rem[comp], 0.0)
+        self.solved_flows += n
+        self._rate[c] = rates
+        rem = np.maximum(self._rem[c], 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            fin = np.where(rates > 0, now + rem / rates, np.inf)
+            fin = now + rem / rates
+        fin[rates <= 0] = np.inf
         fin[np.isinf(rates)] = now
-        self._fin[comp] = fin
+        self._fin[c] = fin
 
-    def _single_group(self, comp: np.ndarray) -> _Group | None:
-        """The batch that ``comp`` is exactly (all its flows, none else), if any."""
-        gids = self._gid[comp]
+    def _single_group(self, comp: np.ndarray, c=None, need_key: bool = True) -> _Group | None:
+        """The untouched batch that ``comp`` is exactly (all its flows, none else), if any."""
+        gids = self._gid[comp if c is None else c]
         g0 = int(gids[0])
         if gids[-1] != g0 or not np.all(gids == g0):
             return None
         g = self._groups.get(g0)
-        if g is None or not g.pristine or g.key is None or g.outstanding != comp.size:
+        if g is None or not g.pristine or g.outstanding != comp.size:
+            return None
+        if need_key and g.key is None:
             return None
         if comp.size != g.slots.size:
             return None
         return g
 
-    def _reuse(self, comp: np.ndarray) -> np.ndarray | None:
-        g = self._single_group(comp)
+    def _reuse(self, comp: np.ndarray, c) -> np.ndarray | None:
+        g = self._single_group(comp, c)
         if g is None:
             return None
         rates = g.ps._solved.get((self._cap_version, g.key))
         if rates is None:
             return None
         self.reused_solves += 1
-        return rates[self._gpos[comp]]
+        return rates[self._gpos[c]]
 
-    def _remember(self, comp: np.ndarray, rates: np.ndarray) -> None:
-        g = self._single_group(comp)
+    def _remember(self, comp: np.ndarray, c, rates: np.ndarray) -> None:
+        g = self._single_group(comp, c)
         if g is None or len(g.ps) < 2:
             return
         full = np.empty(comp.size)
-        full[self._gpos[comp]] = rates
+        full[self._gpos[c]] = rates
         g.ps._solved.clear()  # keep one entry: the latest capacities
         g.ps._solved[(self._cap_version, g.key)] = full
 
@@ -680,10 +695,11 @@ class FlowNetwork:
         now = self.env.now
         hw = self._hw
         act = np.flatnonzero(self._live[:hw])
-        rem = self._remaining_now(act)
-        rate = self._rate[act]
+        a = _as_slice(act)
+        rem = self._remaining_now(a)
+        rate = self._rate[a]
         eps_t = max(abs(now), 1e-30) * TIME_RTOL
-        done = (rem <= SIZE_RTOL * self._size[act]) | (rem <= rate * eps_t)
+        done = (rem <= SIZE_RTOL * self._size[a]) | (rem <= rate * eps_t)
         if not np.any(done):
             # Rounding left a sliver: wait for it (same rates).
             pos = rate > 0
@@ -696,21 +712,32 @@ class FlowNetwork:
 
     def _complete(self, done: np.ndarray) -> None:
         now = self.env.now
-        # every byte not booked yet goes to the current path (residue included)
-        self._book(done, self._size[done] - self._booked[done])
-        ends = now + self._flat[done]
+        d = _as_slice(done)
+        g = self._single_group(done, d, need_key=False)
+        if g is not None and g.size_scalar is not None:
+            # a whole untouched batch of equal sizes: book per link from its path counts
+            counts = g.ps.link_counts(self.n_links)
+            self._done_bytes += g.size_scalar * counts
+            self._lcnt -= counts
+            self._touched.append(g.ps.idx)
+        else:
+            # every byte not booked yet goes to the current path (residue included)
+            self._book(done, self._size[done] - self._booked[done])
+            self._touched.append(self._unlink(done))
+        ends = now + self._flat[d]
         if self.record_flows:
             self._record(done, ends)
         if self.scope.tracing:
             self._trace_flows(done, ends)
-        self._touched.append(self._unlink(done))
-        self._live[done] = False
+        self._live[d] = False
         self._n_live -= done.size
-        for s in done.tolist():
-            flow = self._single.pop(s, None)
-            if flow is not None:
-                flow.transfer_end_s = now
-        self._settle_groups(self._gid[done], ends)
+        if self._single:
+            single = self._single
+            for s in done[self._gpos[done] == 0].tolist() if done.size > 64 else done.tolist():
+                flow = single.pop(s, None)
+                if flow is not None:
+                    flow.transfer_end_s = now
+        self._settle_groups(self._gid[d], ends)
 
     def _settle_groups(self, gids: np.ndarray, ends: np.ndarray) -> None:
         """Decrement the groups' outstanding counts; fire those that are done."""
@@ -835,6 +862,14 @@ class FlowNetwork:
         for name in self._tag_names:
             df[name] = _tag_column(name, gid, gpos, self._record_tags)
         return df
+
+
+def _as_slice(slots: np.ndarray) -> slice | np.ndarray:
+    """Sorted, distinct ``slots`` as a slice when they are consecutive (cheaper to index)."""
+    n = slots.size
+    if n > 8 and int(slots[-1]) - int(slots[0]) == n - 1:
+        return slice(int(slots[0]), int(slots[-1]) + 1)
+    return slots
 
 
 def _tags_at(tags: dict[str, Any] | None, pos: int) -> dict[str, Any]:
