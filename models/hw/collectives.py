@@ -285,6 +285,24 @@ def busbw_factor(collective: str, ranks: int) -> float:
     return BUSBW_FACTOR[collective](ranks)
 
 
+def _route_ids(
+    net: FlowNetwork, hosts, route: Route, cache: dict
+) -> Callable[[int, int], np.ndarray]:
+    """``(src rank, dst rank) -> link ids`` of the path, resolved once per pair."""
+
+    def ids(a: int, b: int) -> np.ndarray:
+        got = cache.get((a, b))
+        if got is None:
+            got = cache[(a, b)] = net.compile_paths([route(hosts[a], hosts[b])]).idx
+        return got
+
+    return ids
+
+
+def _pattern_pathset(net: FlowNetwork, src: np.ndarray, dst: np.ndarray, ids) -> PathSet:
+    return net.compile_paths([ids(a, b) for a, b in zip(src.tolist(), dst.tolist(), strict=True)])
+
+
 def run_schedule(
     net: FlowNetwork,
     hosts: Sequence[Hashable],
@@ -293,33 +311,32 @@ def run_schedule(
     collective: str,
     message_bytes: float,
     scope: Scope | None = None,
+    executor: str = "step",
 ) -> Generator[Any, Any, CollectiveResult]:
-    """SimPy process body: run ``schedule`` step by step; returns a CollectiveResult.
+    """SimPy process body: run ``schedule``; returns a CollectiveResult.
 
     ``hosts[r]`` is the network node of rank ``r``; ``route(src_host, dst_host)`` returns
     the path (sequence of link names or ids of ``net``).  Use as
-    ``env.process(run_schedule(...))``.  With a ``scope``, each step is a span on the
-    track ``<scope>/<collective>`` of the trace.
+    ``env.process(run_schedule(...))``.  ``executor``: ``"step"`` (a barrier per step) or
+    ``"rank"`` (each rank moves on when its own messages of the step are done, see
+    :func:`run_schedule_per_rank`).  Every message is a flow tagged ``collective``,
+    ``step``, ``src`` and ``dst`` (ranks) and ``conn`` (``src * ranks + dst``).  With a
+    ``scope``, each step is a span on the track ``<scope>/<collective>`` of the trace.
     """
+    if executor == "rank":
+        result = yield from run_schedule_per_rank(
+            net, hosts, route, schedule, collective, message_bytes, scope=scope
+        )
+        return result
+    if executor != "step":
+        raise ValueError(f"unknown executor {executor!r}; known: step, rank")
     env = net.env
     scope = scope_of(scope)
     if len(hosts) != schedule.ranks:
         raise ValueError(f"{len(hosts)} hosts for {schedule.ranks} ranks")
     pathsets: dict[int, PathSet] = {}
-    route_cache: dict[tuple[int, int], Sequence[Hashable]] = {}
-
-    def compile_pattern(pid: int) -> PathSet:
-        ps = pathsets.get(pid)
-        if ps is None:
-            src, dst = schedule.patterns[pid]
-            paths = []
-            for a, b in zip(src.tolist(), dst.tolist(), strict=True):
-                path = route_cache.get((a, b))
-                if path is None:
-                    path = route_cache[(a, b)] = route(hosts[a], hosts[b])
-                paths.append(path)
-            ps = pathsets[pid] = net.compile_paths(paths)
-        return ps
+    ids = _route_ids(net, hosts, route, {})
+    p = schedule.ranks
 
     start = env.now
     n = len(schedule.steps)
@@ -329,9 +346,14 @@ def run_schedule(
     msgs = np.empty(n, dtype=np.int64)
     sizes = np.empty(n)
     for i, st in enumerate(schedule.steps):
-        ps = compile_pattern(st.pattern)
+        src, dst = schedule.patterns[st.pattern]
+        ps = pathsets.get(st.pattern)
+        if ps is None:
+            ps = pathsets[st.pattern] = _pattern_pathset(net, src, dst, ids)
         t_start[i] = env.now
-        yield net.start_flows(ps, st.size_bytes)
+        tags = {"collective": collective, "step": i, "src": src, "dst": dst,
+                "conn": src * p + dst} if net.record_flows else None  # fmt: skip
+        yield net.start_flows(ps, st.size_bytes, tags=tags)
         t_end[i] = env.now
         if scope.tracing:
             scope.span(f"{st.phase} step {i}", t_start[i], t_end[i], track=collective,
@@ -352,6 +374,144 @@ def run_schedule(
     return CollectiveResult(collective, schedule.ranks, float(message_bytes), start, env.now, table)
 
 
+def run_schedule_per_rank(
+    net: FlowNetwork,
+    hosts: Sequence[Hashable],
+    route: Route,
+    schedule: Schedule,
+    collective: str,
+    message_bytes: float,
+    scope: Scope | None = None,
+) -> Generator[Any, Any, CollectiveResult]:
+    """SimPy process body: run ``schedule`` with per-rank dependencies.
+
+    A rank enters its next step (the next one with a message to or from it) as soon as all
+    its messages of its current step, sent and received, have arrived (after their path
+    latency); entering a step it starts its sends of that step.  So a slow rank, NIC or
+    link delays exactly the ranks that depend on it (ring neighbours first, then theirs),
+    and on an idle symmetric network every rank enters step ``k`` at the same instant: the
+    result equals the step-synchronous executor's.  The ``steps`` table gives, per step,
+    the first message start and the last message end.
+    """
+    env = net.env
+    scope = scope_of(scope)
+    p = schedule.ranks
+    if len(hosts) != p:
+        raise ValueError(f"{len(hosts)} hosts for {p} ranks")
+    steps = schedule.steps
+    S = len(steps)
+    start = env.now
+    if S == 0:
+        empty = pd.DataFrame({c: [] for c in ("phase", "step", "start_s", "end_s", "messages",
+                                               "size_bytes")})  # fmt: skip
+        return CollectiveResult(collective, p, float(message_bytes), start, start, empty)
+    counts = np.array([len(schedule.patterns[st.pattern][0]) for st in steps], dtype=np.int64)
+    m_ptr = np.zeros(S + 1, dtype=np.int64)
+    np.cumsum(counts, out=m_ptr[1:])
+    M = int(m_ptr[-1])
+    m_step = np.repeat(np.arange(S), counts)
+    m_src = np.concatenate([schedule.patterns[st.pattern][0] for st in steps]).astype(np.int64)
+    m_dst = np.concatenate([schedule.patterns[st.pattern][1] for st in steps]).astype(np.int64)
+    m_size = np.repeat(np.array([st.size_bytes for st in steps], dtype=float), counts)
+    # participation entries (rank, step), sorted by rank then step
+    key_src = m_src * S + m_step
+    key_dst = m_dst * S + m_step
+    ukeys, cnt = np.unique(np.concatenate([key_src, key_dst]), return_counts=True)
+    cnt = cnt.astype(np.int64)
+    e_rank = ukeys // S
+    rank_ptr = np.zeros(p + 1, dtype=np.int64)
+    np.cumsum(np.bincount(e_rank, minlength=p), out=rank_ptr[1:])
+    m_esrc = np.searchsorted(ukeys, key_src)
+    m_edst = np.searchsorted(ukeys, key_dst)
+    # sends of each entry (CSR over entries)
+    order = np.argsort(m_esrc, kind="stable")
+    send_ptr = np.zeros(ukeys.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(m_esrc, minlength=ukeys.size), out=send_ptr[1:])
+    send_msgs = order
+    pos = rank_ptr[:-1].copy()
+    rank_end = rank_ptr[1:]
+    m_start = np.full(M, np.nan)
+    m_end = np.full(M, np.nan)
+    ids = _route_ids(net, hosts, route, {})
+    pathsets: dict[int, PathSet] = {}
+    state = {"left": M}
+    finished = env.event()
+
+    def start_msgs(msgs: np.ndarray) -> None:
+        if msgs.size == 0:
+            return
+        msgs = np.sort(msgs)
+        k = int(m_step[msgs[0]])
+        if int(m_step[msgs[-1]]) == k and msgs.size == counts[k]:
+            pid = steps[k].pattern
+            ps = pathsets.get(pid)
+            if ps is None:
+                src, dst = schedule.patterns[pid]
+                ps = pathsets[pid] = _pattern_pathset(net, src, dst, ids)
+        else:
+            ps = _pattern_pathset(net, m_src[msgs], m_dst[msgs], ids)
+        m_start[msgs] = env.now
+        sizes = m_size[msgs]
+        if sizes[0] == sizes[-1] and np.all(sizes == sizes[0]):
+            sizes = sizes[0]
+        tags = {"collective": collective, "step": m_step[msgs], "src": m_src[msgs],
+                "dst": m_dst[msgs], "conn": m_src[msgs] * p + m_dst[msgs]} \
+            if net.record_flows else None  # fmt: skip
+        net.start_flows(ps, sizes, tags=tags,
+                        on_each=lambda positions, t, msgs=msgs: arrived(msgs[positions], t))  # fmt: skip
+
+    def enter(ranks: np.ndarray) -> None:
+        """Advance ``ranks`` past finished entries; start the sends of entered steps."""
+        ready = []
+        for r in ranks.tolist():
+            e = pos[r]
+            end = rank_end[r]
+            while e < end and cnt[e] == 0:
+                e += 1
+                if e < end:
+                    a, b = send_ptr[e], send_ptr[e + 1]
+                    if b > a:
+                        ready.append(send_msgs[a:b])
+            pos[r] = e
+        if ready:
+            start_msgs(np.concatenate(ready))
+
+    def arrived(msgs: np.ndarray, t: float) -> None:
+        m_end[msgs] = t
+        np.subtract.at(cnt, m_esrc[msgs], 1)
+        np.subtract.at(cnt, m_edst[msgs], 1)
+        state["left"] -= msgs.size
+        ranks = np.unique(np.concatenate([m_src[msgs], m_dst[msgs]]))
+        cur = pos[ranks]
+        live = cur < rank_end[ranks]
+        ranks, cur = ranks[live], cur[live]
+        enter(ranks[cnt[cur] == 0])
+        if state["left"] == 0 and not finished.triggered:
+            finished.succeed(t)
+
+    # every rank starts the sends of its first step
+    first = pos[rank_end > pos]
+    start_msgs(np.concatenate([send_msgs[send_ptr[e] : send_ptr[e + 1]] for e in first.tolist()]))
+    yield finished
+    t_start = np.minimum.reduceat(m_start, m_ptr[:-1])
+    t_end = np.maximum.reduceat(m_end, m_ptr[:-1])
+    if scope.tracing:
+        for i, st in enumerate(steps):
+            scope.span(f"{st.phase} step {i}", t_start[i], t_end[i], track=collective,
+                       args={"messages": int(counts[i]), "size_bytes": st.size_bytes})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "phase": [st.phase for st in steps],
+            "step": np.arange(S),
+            "start_s": t_start,
+            "end_s": t_end,
+            "messages": counts,
+            "size_bytes": np.array([st.size_bytes for st in steps], dtype=float),
+        }
+    )
+    return CollectiveResult(collective, p, float(message_bytes), start, env.now, table)
+
+
 def run_collective(
     net: FlowNetwork,
     hosts: Sequence[Hashable],
@@ -363,6 +523,7 @@ def run_collective(
     gpus_per_node: int = 1,
     chunks: int = 1,
     scope: Scope | None = None,
+    executor: str = "step",
 ) -> Generator[Any, Any, CollectiveResult]:
     """SimPy process body: build the schedule and run it (see :func:`run_schedule`)."""
     sched = make_schedule(
@@ -373,7 +534,9 @@ def run_collective(
         gpus_per_node=gpus_per_node,
         chunks=chunks,
     )
-    return run_schedule(net, hosts, route, sched, collective, message_bytes, scope=scope)
+    return run_schedule(
+        net, hosts, route, sched, collective, message_bytes, scope=scope, executor=executor
+    )
 
 
 # -- closed forms (references for tests) ------------------------------------------------------

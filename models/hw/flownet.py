@@ -157,7 +157,7 @@ class _Group:
     """Flows started together: one event, a count of outstanding flows, their tags."""
 
     __slots__ = ("event", "outstanding", "end_max", "flow", "ps", "slots", "fid0", "key",
-                 "pristine", "tags", "size_scalar")  # fmt: skip
+                 "pristine", "tags", "size_scalar", "on_each")  # fmt: skip
 
     def __init__(self, event, n, flow, ps, slots, fid0, key, tags, size_scalar=None):
         self.event = event
@@ -171,6 +171,7 @@ class _Group:
         self.pristine = True  # no flow cancelled or rerouted
         self.tags = tags
         self.size_scalar = size_scalar  # the size of every flow, when they are equal
+        self.on_each = None  # callback(positions, end_s) per completion instant
 
 
 class FlowNetwork:
@@ -219,6 +220,7 @@ class FlowNetwork:
             setattr(self, name, np.zeros(0, dtype=np.int64))
         self._P = np.full((0, 1), -1, dtype=np.int64)
         self._single: dict[int, Flow] = {}  # slot -> Flow of start_flow
+        self._n_each = 0  # groups in progress with an on_each callback
         self._groups: dict[int, _Group] = {}
         self._touched: list[np.ndarray] = []  # links whose flow set or capacity changed
         self._new: list[np.ndarray] = []  # slots added this instant
@@ -364,12 +366,16 @@ class FlowNetwork:
         rate_caps_Bps: float | Sequence[float] | np.ndarray | None = None,
         on_done: Callable[[simpy.Event], Any] | None = None,
         tags: dict[str, Any] | None = None,
+        on_each: Callable[[np.ndarray, float], Any] | None = None,
     ) -> simpy.Event:
         """Start a batch of flows now; returns ONE event that succeeds when all complete.
 
         The event's value is the completion time of the last flow.  ``sizes_bytes``,
         ``weights``, ``rate_caps_Bps`` and each tag are scalars or one value per path.
         The flows' ids are consecutive; :meth:`group_flow_ids` gives them.
+        ``on_each(positions, end_s)``, if given, is called at each time ``end_s`` at which
+        some of the batch's flows complete (after their path latency), with their
+        positions in ``paths``: one call per distinct end time, not per flow.
         """
         ps = self.compile_paths(paths)
         n = len(ps)
@@ -380,7 +386,7 @@ class FlowNetwork:
         if n == 0:
             ev.succeed(self.env.now)
             return ev
-        self._add(ps, sizes, weights, rate_caps_Bps, tags, None, ev)
+        self._add(ps, sizes, weights, rate_caps_Bps, tags, None, ev, on_each)
         return ev
 
     def _alloc(self, n: int) -> np.ndarray:
@@ -414,7 +420,7 @@ class FlowNetwork:
             self._P = np.concatenate([self._P, pad], axis=1)
             self._width = width
 
-    def _add(self, ps, sizes, weights, caps, tags, flow=None, ev=None) -> None:
+    def _add(self, ps, sizes, weights, caps, tags, flow=None, ev=None, on_each=None) -> None:
         self._sync_links()
         n = len(ps)
         if (sizes[0] < 0) if sizes.strides == (0,) else np.any(sizes < 0):
@@ -467,6 +473,9 @@ class FlowNetwork:
         same_size = n == 1 or sizes.strides == (0,)
         g = _Group(flow if flow is not None else ev, n, flow, ps, slots, fid0, key, tags or None,
                    float(sizes[0]) if same_size else None)  # fmt: skip
+        if on_each is not None:
+            g.on_each = on_each
+            self._n_each += 1
         self._groups[gid] = g
         if flow is not None:
             self._single[int(slots[0])] = flow
@@ -737,7 +746,29 @@ class FlowNetwork:
                 flow = single.pop(s, None)
                 if flow is not None:
                     flow.transfer_end_s = now
-        self._settle_groups(self._gid[d], ends)
+        gids = self._gid[d]
+        if self._n_each:
+            self._notify_each(gids, self._gpos[d], ends)
+        self._settle_groups(gids, ends)
+
+    def _notify_each(self, gids: np.ndarray, gpos: np.ndarray, ends: np.ndarray) -> None:
+        """Tell batches with ``on_each`` which of their flows end, once per end time."""
+        for g in np.unique(gids).tolist():
+            grp = self._groups[g]
+            if grp.on_each is None:
+                continue
+            m = gids == g
+            pos, end = gpos[m], ends[m]
+            for t in np.unique(end).tolist():
+                sel = pos[end == t]
+                delay = t - self.env.now
+                cb = grp.on_each
+                if delay <= 0:
+                    at_end_of_instant(self.env, lambda _e, cb=cb, sel=sel, t=t: cb(sel, t))
+                else:
+                    self.env.timeout(delay).callbacks.append(
+                        lambda _e, cb=cb, sel=sel, t=t: cb(sel, t)
+                    )
 
     def _settle_groups(self, gids: np.ndarray, ends: np.ndarray) -> None:
         """Decrement the groups' outstanding counts; fire those that are done."""
@@ -756,6 +787,8 @@ class FlowNetwork:
                 rec.end_max = emax
             if rec.outstanding == 0:
                 del self._groups[g]
+                if rec.on_each is not None:
+                    self._n_each -= 1
                 self._fire(rec)
 
     def _record(self, slots: np.ndarray, ends: np.ndarray, cancelled: bool = False) -> None:

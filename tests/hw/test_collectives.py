@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import simpy
 from sim_models.hw.collectives import (
@@ -18,7 +19,7 @@ from sim_models.hw.flownet import FlowNetwork
 # -- small topologies as link lists --------------------------------------------------------
 def ring_net(p, B, a):
     env = simpy.Environment()
-    net = FlowNetwork(env, record_flows=False)
+    net = FlowNetwork(env)
     for i in range(p):
         net.add_link(("fwd", i), B, a)  # i -> i+1
         net.add_link(("bwd", i), B, a)  # i -> i-1
@@ -239,3 +240,82 @@ def test_ring_allreduce_1024_ranks_exact_and_fast():
     res = run(env, net, route, p, "allreduce", "ring", N)
     assert time.perf_counter() - t < 10.0
     assert res.time_s == pytest.approx(closed_form.ring_allreduce_time(p, N, B, a), rel=1e-6)
+
+
+# -- per-rank executor -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "algorithm, builder, kw",
+    [
+        ("ring", ring_net, {}),
+        ("ring", star_net, {}),
+        ("halving_doubling", star_net, {}),
+        ("direct", mesh_net, {}),
+    ],
+)
+def test_per_rank_executor_equals_step_synchronous_on_idle_network(algorithm, builder, kw):
+    p, N, B, a = 8, 64e6, 12.5e9, 1.5e-6
+    results = []
+    for executor in ("step", "rank"):
+        env, net, route = builder(p, B, a)
+        results.append(run(env, net, route, p, "allreduce", algorithm, N, executor=executor, **kw))
+    step, rank = results
+    assert rank.time_s == pytest.approx(step.time_s, rel=1e-12)
+    np.testing.assert_allclose(rank.steps["start_s"], step.steps["start_s"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rank.steps["end_s"], step.steps["end_s"], rtol=1e-12)
+
+
+def test_per_rank_tree_is_never_slower():
+    # the pipelined tree is not symmetric (ranks idle in some steps): without barriers a
+    # rank goes on as soon as its own inputs are in, so it can only gain
+    out = []
+    for executor in ("step", "rank"):
+        env, net, route = star_net(8, 12.5e9, 1.5e-6)
+        out.append(run(env, net, route, 8, "allreduce", "tree", 64e6, chunks=4,
+                       executor=executor).time_s)  # fmt: skip
+    assert out[1] <= out[0] * (1 + 1e-12)
+
+
+def test_per_rank_executor_hierarchical_equals_step():
+    g, m = 4, 3
+    out = []
+    for executor in ("step", "rank"):
+        env, net, route = two_level_net(g, m, 100e9, 0.5e-6, 12.5e9, 2e-6)
+        out.append(run(env, net, route, g * m, "allreduce", "hierarchical", 48e6,
+                       gpus_per_node=g, executor=executor).time_s)  # fmt: skip
+    assert out[1] == pytest.approx(out[0], rel=1e-12)
+
+
+def test_per_rank_executor_with_one_slow_link_matches_hand_schedule():
+    # ring of 4, link 0->1 at half rate, no latency: u = chunk / B
+    p, N, B = 4, 4e6, 1e9
+    env, net, route = ring_net(p, B, 0.0)
+    net.set_capacity(("fwd", 0), B / 2)
+    res = run(env, net, route, p, "allreduce", "ring", N, executor="rank")
+    u = N / p / B
+    assert res.time_s == pytest.approx(12 * u, rel=1e-12)  # six 2u sends over the slow link
+    t = net.flow_table()
+    starts = t.pivot_table(index="step", columns="src", values="start_s")
+    # step 1: ranks 2 and 3 are done with step 0 at u; ranks 0 and 1 wait for the slow link
+    np.testing.assert_allclose(starts.loc[1].to_numpy() / u, [2, 2, 1, 1], rtol=1e-12)
+    np.testing.assert_allclose(starts.loc[2].to_numpy() / u, [4, 4, 3, 2], rtol=1e-12)
+    # the step-synchronous executor starts every rank at the barrier
+    env2, net2, route2 = ring_net(p, B, 0.0)
+    net2.set_capacity(("fwd", 0), B / 2)
+    run(env2, net2, route2, p, "allreduce", "ring", N)
+    s2 = net2.flow_table().pivot_table(index="step", columns="src", values="start_s")
+    np.testing.assert_allclose(s2.loc[1].to_numpy() / u, [2, 2, 2, 2], rtol=1e-12)
+
+
+def test_messages_carry_tags():
+    p = 4
+    env, net, route = ring_net(p, 1e9, 0.0)
+    run(env, net, route, p, "allreduce", "ring", 4e6)
+    t = net.flow_table()
+    assert len(t) == 2 * (p - 1) * p
+    assert set(t["collective"]) == {"allreduce"}
+    assert set(t["step"]) == set(range(2 * (p - 1)))
+    assert (t["dst"] == (t["src"] + 1) % p).all()
+    assert (t["conn"] == t["src"] * p + t["dst"]).all()
+    with pytest.raises(ValueError, match="executor"):
+        env2, net2, route2 = ring_net(p, 1e9, 0.0)
+        run(env2, net2, route2, p, "allreduce", "ring", 4e6, executor="bogus")
