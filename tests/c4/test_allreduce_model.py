@@ -34,7 +34,7 @@ def test_ecmp_halves_busbw_and_c4p_keeps_line_rate():
 def test_more_qps_let_ecmp_vary_between_draws():
     s = _run("params.gpus=16", "policies.routing=ecmp", "params.draws=20", "params.qps=8").summary
     assert s["busbw_GBps.max"] > s["busbw_GBps.min"]
-    assert 25.0 * 0.99 <= s["busbw_GBps.min"] and s["busbw_GBps.max"] <= 50.0
+    assert s["busbw_GBps.min"] >= 25.0 * 0.99 and s["busbw_GBps.max"] <= 50.0
 
 
 @pytest.mark.parametrize("routing", ["ecmp", "c4p_static", "c4p"])
