@@ -1,0 +1,115 @@
+"""The paper's metrics over a run's job groups.
+
+Response time (RT) of a job group: last completion minus first submission of its Spark jobs
+(the artifact reads both from Spark's history server). Over a run
+(``results/visualize_results.py``, ``utility.py`` of the artifact):
+
+* ``rt_s.mean``; ``rt_s.shortest80``: mean of the 80% shortest RTs, the paper's "small
+  jobs" (``floor(0.8 n)`` of them); ``rt_s.band80_95``: the next ones up to
+  ``floor(0.95 n)``; ``rt_s.top5``: the rest; ``rt_s.worst10``: mean of the
+  ``max(1, int(0.1 n))`` largest;
+* per user and per class means; proportional slowdown = RT / isolated RT of the class
+  (1 for trace jobs, as in the paper's macro-benchmarks);
+* fairness against a reference run under UJF (UJF-P for the "-P" schedulers): for each
+  job, ``ratio = (end offset here - end offset in the reference) / reference RT``, offsets
+  from each run's first submission; ``dvr`` = mean of the positive ratios (a job later than
+  under user-fair sharing: a violation) with ``dvr_count``; ``dsr`` = mean of the others
+  (slack) with ``dsr_count``.
+
+The artifact's scripts match a job to a user when the user's name is a *substring* of the
+job-group id, so in runs with ten or more users the jobs of ``user_10..19`` also count for
+``user_1`` (and ``user_20..`` for ``user_2``), and their DVR lists are not reset between
+users. The metrics here match users exactly and count every job once.
+:func:`authors_matching` rebuilds the artifact's duplicated job list, only to show how much
+that changes its published means (``*.authors_matching`` keys).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+BANDS = ("mean", "shortest80", "band80_95", "top5", "worst10")
+
+
+def _mean(a: np.ndarray) -> float:
+    return float(a.mean()) if a.size else math.nan
+
+
+def rt_bands(values, prefix: str = "rt_s") -> dict[str, float]:
+    """Mean, shortest-80%, 80-95%, top-5% and worst-10% means of ``values``."""
+    s = np.sort(np.asarray(values, dtype=float))
+    n = s.size
+    n80, n95 = int(math.floor(0.8 * n)), int(math.floor(0.95 * n))
+    n10 = max(1, int(n * 0.1)) if n else 0
+    return {
+        f"{prefix}.mean": _mean(s),
+        f"{prefix}.shortest80": _mean(s[:n80]),
+        f"{prefix}.band80_95": _mean(s[n80:n95]),
+        f"{prefix}.top5": _mean(s[n95:]),
+        f"{prefix}.worst10": _mean(s[n - n10 :]) if n else math.nan,
+    }
+
+
+def fairness(jobs: pd.DataFrame, reference: pd.DataFrame) -> dict[str, float]:
+    """DVR/DSR of ``jobs`` against ``reference`` (both with ``key``, ``submit_s``,
+    ``end_s``, ``rt_s``), jobs matched by key."""
+    ref = reference.set_index("key")
+    here = jobs.set_index("key")
+    common = here.index.intersection(ref.index)
+    if common.empty:
+        return {"dvr": math.nan, "dvr_count": 0.0, "dsr": math.nan, "dsr_count": 0.0}
+    off_here = here.loc[common, "end_s"] - here["submit_s"].min()
+    off_ref = ref.loc[common, "end_s"] - ref["submit_s"].min()
+    ratio = ((off_here - off_ref) / ref.loc[common, "rt_s"]).to_numpy(dtype=float)
+    pos, neg = ratio[ratio > 0], ratio[ratio <= 0]
+    return {
+        "dvr": _mean(pos),
+        "dvr_count": float(pos.size),
+        "dsr": _mean(neg),
+        "dsr_count": float(neg.size),
+    }
+
+
+def authors_matching(jobs: pd.DataFrame, users: list[str]) -> np.ndarray:
+    """RTs as the artifact's scripts collect them: for every user name, every job whose
+    group id contains that name (so some jobs appear more than once)."""
+    keys = jobs["key"].astype(str).to_numpy()
+    rts = jobs["rt_s"].to_numpy(dtype=float)
+    out = [rts[i] for u in users for i in range(len(keys)) if u in keys[i]]
+    return np.asarray(out, dtype=float)
+
+
+def job_metrics(
+    jobs: pd.DataFrame,
+    isolated_rt_s: dict[str, float] | None = None,
+    users: list[str] | None = None,
+) -> dict[str, float]:
+    """The flat metrics of one run (see the module docstring)."""
+    out: dict[str, float] = {"jobs": float(len(jobs))}
+    if jobs.empty:
+        return out
+    rt = jobs["rt_s"].to_numpy(dtype=float)
+    out.update(rt_bands(rt))
+    out["rt_s.p50"] = float(np.percentile(rt, 50))
+    out["rt_s.p99"] = float(np.percentile(rt, 99))
+    out["rt_s.max"] = float(rt.max())
+    out["makespan_s"] = float(jobs["end_s"].max() - jobs["submit_s"].min())
+    for user, grp in jobs.groupby("user", sort=False):
+        out[f"rt_s.user.{user}.mean"] = float(grp["rt_s"].mean())
+    for cls, grp in jobs.groupby("job_class", sort=False):
+        out[f"rt_s.class.{cls}.mean"] = float(grp["rt_s"].mean())
+    base = jobs["job_class"].map(lambda c: (isolated_rt_s or {}).get(c, 1.0)).to_numpy(float)
+    slow = rt / base
+    out["slowdown.mean"] = float(slow.mean())
+    n10 = max(1, int(slow.size * 0.1))
+    out["slowdown.worst10"] = float(np.sort(slow)[-n10:].mean())
+    if users is not None:
+        dup = authors_matching(jobs, users)
+        if dup.size != rt.size:
+            for k, v in rt_bands(dup).items():
+                out[f"{k}.authors_matching"] = v
+            out["jobs.authors_matching"] = float(dup.size)
+    return out
