@@ -185,7 +185,9 @@ def _task_event_chunks(path: Path, chunk_rows: int):
                 yield chunk, line
                 line += len(chunk)
     except (UnicodeDecodeError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"not a task_events CSV: {str(exc).splitlines()[0]}", where=str(path))
+        raise DataError(
+            f"not a task_events CSV: {str(exc).splitlines()[0]}", where=str(path)
+        ) from None
 
 
 def read_task_events(

@@ -156,7 +156,9 @@ def _isolated_rt(cfg_json: str, job_class: str, seed: int) -> float:
     return float(jobs_frame(cluster)["rt_s"].mean())
 
 
-@model("spark.cluster", "Spark cluster shared by users: stages, tasks, a scheduler slot (UWFQ paper)")
+@model(
+    "spark.cluster", "Spark cluster shared by users: stages, tasks, a scheduler slot (UWFQ paper)"
+)
 class SparkCluster(Model):
     slots = {
         "scheduler": Slot(SCHEDULER_DOMAIN, "fair", "order in which task sets get free cores"),
@@ -174,22 +176,34 @@ class SparkCluster(Model):
             263, ge=0, le=100_000, description="tasks of each query's file-listing job (0: none)"
         )
         driver_gap_s: float = Field(
-            DRIVER_GAP_S, ge=0, le=3600, description="driver time before a query's 2nd/3rd Spark job [A]"
+            DRIVER_GAP_S,
+            ge=0,
+            le=3600,
+            description="driver time before a query's 2nd/3rd Spark job [A]",
         )
         result_stage: bool = Field(True, description="each query ends with a one-task result stage")
         result_work_core_s: float = Field(0.0, ge=0, le=1e6, description="work of the result task")
         skew_sigma: float = Field(
-            SKEW_SIGMA, ge=0, le=5, description="lognormal shape of unpartitioned scan task sizes [A]"
+            SKEW_SIGMA,
+            ge=0,
+            le=5,
+            description="lognormal shape of unpartitioned scan task sizes [A]",
         )
-        task_cv: float = Field(0.1, ge=0, le=5, description="coefficient of variation of task times [A]")
+        task_cv: float = Field(
+            0.1, ge=0, le=5, description="coefficient of variation of task times [A]"
+        )
         min_partitions: int | None = Field(
             None, ge=1, le=100_000, description="Spark's minimum partition number (default: cores)"
         )
         partitioner: Literal["oracle", "runtime"] = Field(
             "oracle", description="what the partitioning switch turns on"
         )
-        target_task_s: float = Field(0.5, gt=0, le=3600, description="runtime partitioner's task length")
-        aqe: bool = Field(True, description="adaptive execution: map and result stages as separate Spark jobs")
+        target_task_s: float = Field(
+            0.5, gt=0, le=3600, description="runtime partitioner's task length"
+        )
+        aqe: bool = Field(
+            True, description="adaptive execution: map and result stages as separate Spark jobs"
+        )
         id_offset: int = Field(24, ge=0, le=10**9, description="first Spark job and stage id")
         fairness_reference: bool = Field(
             False, description="also run UJF (UJF-P for '-P') to report DVR/DSR against it"
@@ -333,7 +347,9 @@ class SparkCluster(Model):
         span = (c.last_end_s - c.first_submit_s) if c.first_submit_s is not None else 0.0
         out["tasks"] = float(c.tasks_launched)
         out["busy_core_s"] = float(c.busy_core_s)
-        out["utilization"] = float(c.busy_core_s / (self.cfg.cores * span)) if span > 0 else math.nan
+        out["utilization"] = (
+            float(c.busy_core_s / (self.cfg.cores * span)) if span > 0 else math.nan
+        )
         ref = self.reference_jobs()
         if ref is not None:
             out.update(fairness(jobs, ref))

@@ -350,7 +350,9 @@ class CFQParams(SchedulerParams):
     )
 
 
-@policy(DOMAIN, "cfq", "the artifact's stage-level Cluster Fair Queuing (earliest virtual deadline)")
+@policy(
+    DOMAIN, "cfq", "the artifact's stage-level Cluster Fair Queuing (earliest virtual deadline)"
+)
 class CFQ(SparkScheduler):
     Params = CFQParams
     paper_name = "CFQ"

@@ -192,7 +192,7 @@ class UserFairQueue:
             phi = self.cores / len(self.active)
             user = min(self.active.values(), key=lambda u: (bool(u.active), u.E, u.name))
             if user.active:
-                if user.E > self.V + (t - self.t_prev) * phi:
+                if self.V + (t - self.t_prev) * phi < user.E:
                     break
                 t_leave = self.t_prev + (user.E - self.V) / phi
             else:
@@ -209,7 +209,7 @@ class UserFairQueue:
             return self.active[name]
         if name in self.historic:
             user = self.historic.pop(name)
-            if not (job_key in user.jobs and self.V - user.E <= self.grace):
+            if not (job_key in user.jobs and self.grace >= self.V - user.E):
                 user.S = self.V
         else:
             user = VUser(name, v=0.0, S=self.V, E=self.V)

@@ -153,7 +153,9 @@ BUNDLED = "sim_models.spark.scenarios"
 
 def bundled_scenarios() -> list[str]:
     """Names of the scenario files shipped with the package."""
-    return sorted(p.name[:-5] for p in resources.files(BUNDLED).iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name[:-5] for p in resources.files(BUNDLED).iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def load_scenario(ref: str, base_dir: Path | None = None) -> ScenarioFile:
@@ -224,7 +226,9 @@ def scenario_plan(spec: ScenarioFile, arrivals: str, rng=None) -> Plan:
                         meta=dict(meta),
                     )
                 )  # fmt: skip
-            streams.append(Stream(user.name, s.workload, groups, s.start_s, gaps, s.loop == "closed"))
+            streams.append(
+                Stream(user.name, s.workload, groups, s.start_s, gaps, s.loop == "closed")
+            )
     return Plan(streams, [u.name for u in spec.users], deterministic=arrivals == "authors",
                 label=spec.name)  # fmt: skip
 
@@ -256,8 +260,12 @@ class _TraceScaling(Params):
     filter_large_factor: float | None = Field(
         None, gt=0, le=1e6, description="drop workflows >= factor x median length"
     )
-    parallelization_scaling: float = Field(24.0, gt=0, le=1e6, description="PARALLELIZATION_SCALING")
-    estimate_factor: float = Field(4.3, gt=0, le=1e6, description="size given to schedulers / nominal")
+    parallelization_scaling: float = Field(
+        24.0, gt=0, le=1e6, description="PARALLELIZATION_SCALING"
+    )
+    estimate_factor: float = Field(
+        4.3, gt=0, le=1e6, description="size given to schedulers / nominal"
+    )
     trace_cores: int = Field(32, ge=1, le=1_000_000, description="the divisor 32 of the rule")
     until_s: float | None = Field(
         None, gt=0, le=1e9, description="keep only workflows starting before this (seconds)"
@@ -325,7 +333,9 @@ class MultiUser(SparkWorkload):
         loop: Literal["open", "closed"] = "open"
         rate_per_min: float = Field(6.0, ge=0, le=1e6, description="user 0's job rate")
         rate_skew: float = Field(1.0, gt=0, le=100, description="user k's rate = rate x skew^k")
-        start_spread_s: float = Field(0.0, ge=0, le=1e7, description="users start uniformly in [0, this]")
+        start_spread_s: float = Field(
+            0.0, ge=0, le=1e7, description="users start uniformly in [0, this]"
+        )
         queries_per_job: int = Field(1, ge=1, le=1000, description="queries per job group")
 
     def plan(self) -> Plan:
