@@ -49,6 +49,7 @@ class ClusterConfig:
     cores: int = 32
     task_overhead_s: float = 0.025
     listing_tasks: int = 263
+    listing_task_s: float | None = None
     driver_gap_s: float = 0.25
     result_stage: bool = True
     result_work_core_s: float = 0.0
@@ -209,7 +210,8 @@ class Cluster:
         cfg = self.cfg
         phases: list[list[tuple]] = []
         if cfg.listing_tasks > 0:
-            phases.append([("listing", np.zeros(cfg.listing_tasks), ())])
+            extra = 0.0 if cfg.listing_task_s is None else cfg.listing_task_s - cfg.task_overhead_s
+            phases.append([("listing", np.full(cfg.listing_tasks, max(extra, 0.0)), ())])
         if q.stages:
             dag = [("stage", np.full(max(1, int(n)), w / max(1, int(n))), tuple(p))
                    for n, w, p in q.stages]  # fmt: skip

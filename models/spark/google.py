@@ -19,7 +19,8 @@ The paper's rules (``results/macro_bench_analysis.py`` and ``results/globals.py`
 artifact, commit 8d07df3) [P]
     1. users are renamed ``user_1, user_2, ...`` in first-seen order of the rows (the
        excerpts are sorted by ``resource_run_time``, largest first);
-    2. per task: ``start = ts_submit_seconds - min(ts_submit_seconds)`` and
+    2. per task: ``start = ts_submit_seconds - min(ts_submit_seconds)`` (truncated to whole
+       milliseconds, the configs' ``startTimeMs``) and
        ``rt = SCALING * resource_run_time / 1000 / 32`` seconds; a workflow's length is the
        sum of its tasks' ``rt``;
     3. the homogeneous window drops workflows of at least 5 x the median length
@@ -122,7 +123,8 @@ def scale_window(
         rt = scaling * rrt / 1000.0 / cores
         job = jobs.get(int(wf))
         if job is None:
-            job = jobs[int(wf)] = TraceJob(user, int(wf), (sub - t0) * time_scale, [])
+            start = int((sub - t0) * time_scale * 1000.0) / 1000.0  # startTimeMs: whole ms
+            job = jobs[int(wf)] = TraceJob(user, int(wf), start, [])
             order.append(int(wf))
         job.task_runtimes_s.append(rt)
     result = [jobs[w] for w in order]

@@ -4,9 +4,9 @@ Response time (RT) of a job group: last completion minus first submission of its
 (the artifact reads both from Spark's history server). Over a run
 (``results/visualize_results.py``, ``utility.py`` of the artifact):
 
-* ``rt_s.mean``; ``rt_s.shortest80``: mean of the 80% shortest RTs, the paper's "small
-  jobs" (``floor(0.8 n)`` of them); ``rt_s.band80_95``: the next ones up to
-  ``floor(0.95 n)``; ``rt_s.top5``: the rest; ``rt_s.worst10``: mean of the
+* ``rt_s.mean``; ``small_rt_s.mean``: mean of the 80% shortest RTs, the paper's "small
+  jobs" (``floor(0.8 n)`` of them); ``rt_80_95_s.mean``: the next ones up to
+  ``floor(0.95 n)``; ``rt_95_100_s.mean``: the rest; ``worst10_rt_s.mean``: mean of the
   ``max(1, int(0.1 n))`` largest;
 * per user and per class means; proportional slowdown = RT / isolated RT of the class
   (1 for trace jobs, as in the paper's macro-benchmarks);
@@ -31,26 +31,24 @@ import math
 import numpy as np
 import pandas as pd
 
-BANDS = ("mean", "shortest80", "band80_95", "top5", "worst10")
+BANDS = ("rt_s.mean", "small_rt_s.mean", "rt_80_95_s.mean", "rt_95_100_s.mean",
+         "worst10_rt_s.mean")  # fmt: skip
 
 
 def _mean(a: np.ndarray) -> float:
     return float(a.mean()) if a.size else math.nan
 
 
-def rt_bands(values, prefix: str = "rt_s") -> dict[str, float]:
-    """Mean, shortest-80%, 80-95%, top-5% and worst-10% means of ``values``."""
+def rt_bands(values, suffix: str = "") -> dict[str, float]:
+    """Mean, shortest-80%, 80-95%, top-5% and worst-10% means of ``values`` (keys
+    :data:`BANDS`, each followed by ``suffix``)."""
     s = np.sort(np.asarray(values, dtype=float))
     n = s.size
     n80, n95 = int(math.floor(0.8 * n)), int(math.floor(0.95 * n))
     n10 = max(1, int(n * 0.1)) if n else 0
-    return {
-        f"{prefix}.mean": _mean(s),
-        f"{prefix}.shortest80": _mean(s[:n80]),
-        f"{prefix}.band80_95": _mean(s[n80:n95]),
-        f"{prefix}.top5": _mean(s[n95:]),
-        f"{prefix}.worst10": _mean(s[n - n10 :]) if n else math.nan,
-    }
+    values = (_mean(s), _mean(s[:n80]), _mean(s[n80:n95]), _mean(s[n95:]),
+              _mean(s[n - n10 :]) if n else math.nan)  # fmt: skip
+    return {k + suffix: v for k, v in zip(BANDS, values, strict=True)}
 
 
 def fairness(jobs: pd.DataFrame, reference: pd.DataFrame) -> dict[str, float]:
@@ -88,15 +86,16 @@ def job_metrics(
     users: list[str] | None = None,
 ) -> dict[str, float]:
     """The flat metrics of one run (see the module docstring)."""
-    out: dict[str, float] = {"jobs": float(len(jobs))}
+    out: dict[str, float] = {}
     if jobs.empty:
-        return out
+        return {"jobs": 0.0}
     rt = jobs["rt_s"].to_numpy(dtype=float)
     out.update(rt_bands(rt))
+    out["makespan_s"] = float(jobs["end_s"].max() - jobs["submit_s"].min())
+    out["jobs"] = float(len(jobs))
     out["rt_s.p50"] = float(np.percentile(rt, 50))
     out["rt_s.p99"] = float(np.percentile(rt, 99))
     out["rt_s.max"] = float(rt.max())
-    out["makespan_s"] = float(jobs["end_s"].max() - jobs["submit_s"].min())
     for user, grp in jobs.groupby("user", sort=False):
         out[f"rt_s.user.{user}.mean"] = float(grp["rt_s"].mean())
     for cls, grp in jobs.groupby("job_class", sort=False):
@@ -109,7 +108,6 @@ def job_metrics(
     if users is not None:
         dup = authors_matching(jobs, users)
         if dup.size != rt.size:
-            for k, v in rt_bands(dup).items():
-                out[f"{k}.authors_matching"] = v
+            out.update(rt_bands(dup, ".authors_matching"))
             out["jobs.authors_matching"] = float(dup.size)
     return out

@@ -37,6 +37,7 @@ pool's queue, which is in insertion order.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from typing import Any, Literal
 
@@ -45,7 +46,7 @@ from pydantic import Field
 from sim.model import Params, Policy
 from sim.registry import policy
 
-from .java_random import objects_hash
+from .java_random import objects_hash, to_int32
 from .virtual_time import StageFairQueue, UserFairQueue
 
 DOMAIN = "spark.scheduler"
@@ -89,39 +90,56 @@ def fair_key(s: Any) -> tuple:
 
 class StaticQueue:
     """Task sets with pending tasks, kept sorted by a key that changes only when the
-    scheduler says so (:meth:`touch`)."""
+    scheduler says so (:meth:`touch`): insertion by bisection, a full re-sort after a
+    touch."""
 
     def __init__(self, key):
         self.key = key
         self.items: list = []
+        self.keys: list = []
         self.dirty = False
 
     def add(self, ts) -> None:
-        self.items.append(ts)
-        self.dirty = True
+        if self.dirty:
+            self.items.append(ts)
+            return
+        k = (self.key(ts), ts.seq)
+        i = bisect.bisect_right(self.keys, k)
+        self.keys.insert(i, k)
+        self.items.insert(i, ts)
 
     def touch(self) -> None:
         self.dirty = True
 
+    def _resort(self) -> None:
+        key = self.key
+        pairs = sorted(((key(ts), ts.seq), ts) for ts in self.items)
+        self.keys = [k for k, _ in pairs]
+        self.items = [ts for _, ts in pairs]
+        self.dirty = False
+
     def remove(self, ts) -> None:
+        if self.dirty:
+            self._resort()
         items = self.items
         if items and items[0] is ts:
-            items.pop(0)
+            i = 0
         else:
-            items.remove(ts)
-
-    def _sorted(self) -> list:
-        if self.dirty:
-            self.items.sort(key=self.key)
-            self.dirty = False
-        return self.items
+            i = bisect.bisect_left(self.keys, (self.key(ts), ts.seq))
+            if i >= len(items) or items[i] is not ts:
+                i = items.index(ts)
+        del items[i]
+        del self.keys[i]
 
     def first(self):
-        items = self._sorted()
-        return items[0] if items else None
+        if self.dirty:
+            self._resort()
+        return self.items[0] if self.items else None
 
     def ordered(self) -> list:
-        return list(self._sorted())
+        if self.dirty:
+            self._resort()
+        return list(self.items)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -394,7 +412,8 @@ class UWFQ(SparkScheduler):
         group = ts.group
         size = self.cluster.estimator.estimate(group.spec)
         self.vq.submit(group.spec.user, group.index, size, ts, now)
-        self.queue.add(ts)  # the user's other stamps may have moved: the queue re-sorts
+        self.queue.touch()  # the user's other stamps may have moved: re-sort
+        self.queue.add(ts)
 
 
 @policy(DOMAIN, "tfifo", "the artifact's True FIFO: job-group arrival order")
@@ -429,9 +448,25 @@ class RandomOrder(_RunningKeyed):
                 rng = np.random.default_rng(0)
             self._rng = rng
             return LazyHeap(lambda ts: float(self._rng.random()))
-        return LazyHeap(
-            lambda ts: objects_hash(ts.name, ts.min_share, ts.stage_id, ts.running, ts.priority)
-        )
+        return LazyHeap(self.hash_key)
+
+    def hash_key(self, ts) -> int:
+        """``Objects.hash(name, minShare, stageId, runningTasks, priority)``: the running
+        count enters linearly (``31 * running``), so the rest is computed once."""
+        base = self._bases.get(ts)
+        if base is None:
+            base = objects_hash(ts.name, ts.min_share, ts.stage_id, 0, ts.priority)
+            self._bases[ts] = base
+        return to_int32(base + 31 * ts.running)
+
+    def setup(self, cluster) -> None:
+        self._bases: dict = {}
+        super().setup(cluster)
+
+    def task_finished(self, ts, stage_finished: bool) -> None:
+        super().task_finished(ts, stage_finished)
+        if stage_finished:
+            self._bases.pop(ts, None)
 
 
 # -- "-P" variants -------------------------------------------------------------------------
