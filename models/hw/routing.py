@@ -488,12 +488,16 @@ class Router:
         self._fixed: dict[tuple[Any, Any], Path] = {}
         self._pins: dict[Hashable, Path] = {}
         self._conns: dict[Hashable, FiveTuple] = {}
+        self._down: set[tuple[Any, Any]] = set()
 
     # caches
     @property
     def index(self) -> PathIndex:
         if self._index is None:
-            self._index = PathIndex(self.G)
+            G = self.G
+            if self._down:
+                G = nx.restricted_view(G, [], list(self._down))
+            self._index = PathIndex(G)
         return self._index
 
     def invalidate(self) -> None:
@@ -501,6 +505,24 @@ class Router:
         self._index = None
         self._paths.clear()
         self._fixed.clear()
+
+    def fail_edge(self, u: Any, v: Any) -> None:
+        """Take the directed edge ``u -> v`` out of routing (a failed port or link): paths
+        chosen from now on avoid it; a bonded NIC whose hashed port is down uses its other
+        port(s). Pinned paths are not changed."""
+        if not self.G.has_edge(u, v):
+            raise KeyError(f"no edge {u!r} -> {v!r}")
+        self._down.add((u, v))
+        self.invalidate()
+
+    def restore_edge(self, u: Any, v: Any) -> None:
+        """Put a failed edge back into routing."""
+        self._down.discard((u, v))
+        self.invalidate()
+
+    @property
+    def down_edges(self) -> frozenset:
+        return frozenset(self._down)
 
     def paths(self, src: Any, dst: Any) -> list[Path]:
         """All fewest-hop paths ``src -> dst`` (cached), lexicographically sorted."""

@@ -271,10 +271,17 @@ def _rail_cluster(
     spine_Bps: float | None,
     latency_s: float,
     intra_latency_s: float,
+    gpus_per_nic: int = 1,
 ) -> nx.DiGraph:
     _check_count("nodes", nodes, 1)
     _check_count("gpus_per_node", gpus_per_node, 1)
     _check_count("spines", spines, 0)
+    _check_count("gpus_per_nic", gpus_per_nic, 1)
+    if gpus_per_node % gpus_per_nic:
+        raise ValueError(
+            f"gpus_per_node ({gpus_per_node}) must be a multiple of gpus_per_nic ({gpus_per_nic})"
+        )
+    nics = gpus_per_node // gpus_per_nic
     for label, value in (
         ("port_Bps", port_Bps),
         ("nvlink_Bps", nvlink_Bps),
@@ -284,7 +291,7 @@ def _rail_cluster(
     G = nx.DiGraph(name=name)
     relay = spines == 0  # no spine tier: cross-rail traffic relays through a GPU (PXN)
     tors = []
-    for g in range(gpus_per_node):
+    for g in range(nics):
         for plane in range(ports_per_nic):
             tor = f"tor{g}" if ports_per_nic == 1 else f"tor{g}.{plane}"
             G.add_node(tor, kind="switch", tier=1, role="tor", rail=g, plane=plane)
@@ -292,15 +299,17 @@ def _rail_cluster(
     for i in range(nodes):
         nvsw = f"n{i}.nvsw"
         G.add_node(nvsw, kind="switch", tier=0, role="nvswitch", node=i)
+        for j in range(nics):
+            nic = f"n{i}.nic{j}"
+            G.add_node(nic, kind="nic", tier=0, node=i, rail=j, ports=ports_per_nic)
+            for plane in range(ports_per_nic):
+                tor = f"tor{j}" if ports_per_nic == 1 else f"tor{j}.{plane}"
+                add_link(G, nic, tor, port_Bps, latency_s, medium="ethernet", port=plane)
         for g in range(gpus_per_node):
-            gpu, nic = f"n{i}.gpu{g}", f"n{i}.nic{g}"
-            G.add_node(gpu, kind="gpu", tier=0, node=i, rail=g, forwards=relay)
-            G.add_node(nic, kind="nic", tier=0, node=i, rail=g, ports=ports_per_nic)
+            gpu, nic = f"n{i}.gpu{g}", f"n{i}.nic{g // gpus_per_nic}"
+            G.add_node(gpu, kind="gpu", tier=0, node=i, rail=g // gpus_per_nic, forwards=relay)
             add_link(G, gpu, nvsw, nvlink_Bps, intra_latency_s, medium="nvlink")
             add_link(G, gpu, nic, pcie_Bps, intra_latency_s, medium="pcie")
-            for plane in range(ports_per_nic):
-                tor = f"tor{g}" if ports_per_nic == 1 else f"tor{g}.{plane}"
-                add_link(G, nic, tor, port_Bps, latency_s, medium="ethernet", port=plane)
     if spines:
         if spine_Bps is None:  # non-blocking: a ToR's uplinks carry what its ports can
             spine_Bps = nodes * port_Bps / spines
@@ -323,9 +332,12 @@ def multi_rail(
     spine_Bps: float | None = None,
     latency_s: float = NET_LATENCY_S,
     intra_latency_s: float = INTRA_LATENCY_S,
+    gpus_per_nic: int = 1,
 ) -> nx.DiGraph:
     """Rail-optimised GPU cluster: ``nodes`` servers of ``gpus_per_node`` GPUs, one NIC per
-    GPU; NIC ``g`` of every server links to ToR ``tor{g}`` (rail ``g``).
+    ``gpus_per_nic`` GPUs (default 1: a NIC per GPU; 2 as in a DGX A100 with four
+    200 Gb/s NICs shared by GPU pairs through a PCIe switch); NIC ``j`` of every server
+    links to ToR ``tor{j}`` (rail ``j``); GPU ``g`` uses NIC ``g // gpus_per_nic``.
 
     Inside server ``i``: GPUs ``n{i}.gpu{g}`` on an NVSwitch ``n{i}.nvsw`` (NVLink, one
     link per GPU) and each GPU on its NIC ``n{i}.nic{g}`` (PCIe). With ``spines > 0``
@@ -336,7 +348,7 @@ def multi_rail(
     """
     return _rail_cluster(
         f"multi_rail({nodes},{gpus_per_node})", nodes, gpus_per_node, 1, nic_Bps,
-        nvlink_Bps, pcie_Bps, spines, spine_Bps, latency_s, intra_latency_s,
+        nvlink_Bps, pcie_Bps, spines, spine_Bps, latency_s, intra_latency_s, gpus_per_nic,
     )  # fmt: skip
 
 
@@ -351,6 +363,7 @@ def dual_tor(
     spine_Bps: float | None = None,
     latency_s: float = NET_LATENCY_S,
     intra_latency_s: float = INTRA_LATENCY_S,
+    gpus_per_nic: int = 1,
 ) -> nx.DiGraph:
     """Rail-optimised cluster with dual-port bonded NICs on dual ToRs (Alibaba HPN).
 
@@ -361,7 +374,7 @@ def dual_tor(
     """
     return _rail_cluster(
         f"dual_tor({nodes},{gpus_per_node})", nodes, gpus_per_node, 2, port_Bps,
-        nvlink_Bps, pcie_Bps, spines, spine_Bps, latency_s, intra_latency_s,
+        nvlink_Bps, pcie_Bps, spines, spine_Bps, latency_s, intra_latency_s, gpus_per_nic,
     )  # fmt: skip
 
 
