@@ -39,8 +39,14 @@ from typing import Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
+from sim_models.hw import collective_tuning as tuning
 from sim_models.hw import topology as topo
-from sim_models.hw.collectives import CollectiveResult, is_power_of_two, run_collective
+from sim_models.hw.collectives import (
+    CollectiveResult,
+    StepCosts,
+    is_power_of_two,
+    run_collective,
+)
 from sim_models.hw.flownet import FlowNetwork
 from sim_models.hw.routing import path_links
 from sim_models.hw.routing_policies import DOMAIN as ROUTING_DOMAIN
@@ -60,6 +66,9 @@ def fat_tree_k(hosts: int) -> int:
     return k
 
 
+GPU_TOPOLOGIES = ("multi_rail", "dual_tor")
+
+
 @model(
     "hw.collective",
     "one collective (all-reduce, reduce-scatter, all-gather) on a flow network",
@@ -72,40 +81,76 @@ class CollectiveModel(Model):
 
     class Params(Params):
         collective: Literal["allreduce", "reduce_scatter", "all_gather"] = "allreduce"
-        algorithm: Literal["ring", "halving_doubling", "direct", "tree", "hierarchical"] = "ring"
-        topology: Literal["ring", "fully_connected", "switch", "leaf_spine", "fat_tree"] = "ring"
-        ranks: int = Field(16, ge=2, le=65_536, description="number of ranks (one per host/GPU)")
+        algorithm: Literal["ring", "halving_doubling", "direct", "tree", "hierarchical", "auto"] = (
+            Field("ring", description="'auto': NCCL-style choice of ring or tree by size")
+        )
+        topology: Literal[
+            "ring", "fully_connected", "switch", "leaf_spine", "fat_tree", "multi_rail", "dual_tor"
+        ] = "ring"
+        ranks: int = Field(16, ge=2, le=65536, description="number of ranks (one per host/GPU)")
         message_bytes: float = Field(
             256e6, ge=1, le=1e13, description="buffer size N per rank (bytes), as in nccl-tests"
         )
         link_bandwidth_GBps: float = Field(
-            12.5, ge=1e-6, le=1e6, description="per direction, 1e9 B/s"
+            12.5, ge=1e-6, le=1e6, description="per direction, 1e9 B/s (GPU topologies: NIC port)"
         )
         link_latency_s: float = Field(1e-6, ge=0, le=1.0, description="one-way latency of a link")
         gpus_per_node: int = Field(
-            4, ge=1, le=1024, description="ranks per node (hierarchical) / hosts per leaf (leaf_spine)"
-        )
+            4, ge=1, le=1024,
+            description="ranks per node (hierarchical, GPU topologies) / hosts per leaf (leaf_spine)",
+        )  # fmt: skip
         spines: int | None = Field(
-            None, ge=1, le=4096, description="leaf_spine spines (default g)"
+            None, ge=0, le=4096, description="leaf_spine spines (default g); GPU topologies: 0"
         )
         chunks: int = Field(
-            1, ge=1, le=100_000, description="tree pipeline chunks (1 = not pipelined)"
+            1, ge=1, le=4096, description="tree pipeline chunks (1 = not pipelined)"
+        )
+        # GPU clusters (topology multi_rail or dual_tor)
+        gpus_per_nic: int = Field(1, ge=1, le=64, description="GPUs sharing one NIC")
+        nvlink_bandwidth_GBps: float = Field(
+            450.0, gt=0, le=1e5, description="GPU to NVSwitch, per direction (1e9 B/s)"
+        )
+        pcie_bandwidth_GBps: float = Field(
+            63.0, gt=0, le=1e5, description="GPU to NIC, per direction (1e9 B/s)"
+        )
+        intra_latency_s: float = Field(0.5e-6, ge=0, le=1.0, description="NVLink/PCIe hop")
+        # execution
+        executor: Literal["step", "rank"] = Field(
+            "step", description="'step': barrier per step; 'rank': per-rank dependencies"
+        )
+        channels: int = Field(
+            1, ge=1, le=64, description="parallel rings/trees, each over its own NIC/port"
+        )
+        protocol: Literal["none", "simple", "ll128", "ll", "auto"] = Field(
+            "none", description="NCCL protocol costs ('none': the bare network)"
         )
 
         @model_validator(mode="after")
         def _compatible(self):
             p, g = self.ranks, self.gpus_per_node
-            if self.algorithm == "halving_doubling" and not is_power_of_two(p):
+            if (
+                self.algorithm == "halving_doubling"
+                and not is_power_of_two(p)
+                and self.collective != "allreduce"
+            ):
                 raise ValueError(
-                    f"algorithm halving_doubling needs a power-of-two number of ranks, got {p}"
+                    f"algorithm halving_doubling {self.collective} needs a power-of-two "
+                    f"number of ranks, got {p}"
                 )
             if self.algorithm == "tree" and self.collective != "allreduce":
                 raise ValueError(f"algorithm tree implements allreduce only, not {self.collective}")
-            needs_nodes = self.algorithm == "hierarchical" or self.topology == "leaf_spine"
+            needs_nodes = self.algorithm == "hierarchical" or self.topology in (
+                "leaf_spine",
+                *GPU_TOPOLOGIES,
+            )
             if needs_nodes and p % g:
                 raise ValueError(
                     f"ranks ({p}) must be a multiple of gpus_per_node ({g}) for "
                     f"algorithm {self.algorithm} on topology {self.topology}"
+                )
+            if self.topology in GPU_TOPOLOGIES and g % self.gpus_per_nic:
+                raise ValueError(
+                    f"gpus_per_node ({g}) must be a multiple of gpus_per_nic ({self.gpus_per_nic})"
                 )
             if self.topology == "fully_connected" and p > MAX_DENSE_RANKS:
                 raise ValueError(
@@ -113,6 +158,8 @@ class CollectiveModel(Model):
                 )
             if self.algorithm == "direct" and p > MAX_DENSE_RANKS:
                 raise ValueError(f"algorithm direct supports at most {MAX_DENSE_RANKS} ranks")
+            if self.channels * p > 262144:
+                raise ValueError("channels x ranks must be at most 262144")
             return self
 
     result: CollectiveResult | None = None
@@ -133,38 +180,111 @@ class CollectiveModel(Model):
         if p.topology == "leaf_spine":
             g = p.gpus_per_node
             return topo.leaf_spine(g, p.ranks // g, p.spines or g, host_link_Bps=B, latency_s=a)
+        if p.topology in GPU_TOPOLOGIES:
+            build = topo.multi_rail if p.topology == "multi_rail" else topo.dual_tor
+            bw = "nic_Bps" if p.topology == "multi_rail" else "port_Bps"
+            return build(
+                p.ranks // p.gpus_per_node, p.gpus_per_node, **{bw: B},
+                nvlink_Bps=p.nvlink_bandwidth_GBps * 1e9, pcie_Bps=p.pcie_bandwidth_GBps * 1e9,
+                spines=p.spines or 0, latency_s=a, intra_latency_s=p.intra_latency_s,
+                gpus_per_nic=p.gpus_per_nic,
+            )  # fmt: skip
         return topo.fat_tree(fat_tree_k(p.ranks), link_Bps=B, latency_s=a)
+
+    def channel_order(self, c: int) -> list[int]:
+        """Rank -> endpoint index for channel ``c``.
+
+        On GPU topologies each node's GPUs are visited starting ``c * gpus_per_nic``
+        places further, so consecutive channels enter and leave every node through
+        different GPUs, hence different NICs (as NCCL's rings do); elsewhere the identity.
+        """
+        p = self.params
+        if p.topology not in GPU_TOPOLOGIES or c == 0:
+            return list(range(p.ranks))
+        g = p.gpus_per_node
+        shift = (c * p.gpus_per_nic) % g
+        return [n * g + (i + shift) % g for n in range(p.ranks // g) for i in range(g)]
+
+    def plan(self) -> tuple[str, StepCosts]:
+        """The algorithm to run and the protocol costs (resolving ``auto``)."""
+        p = self.params
+        algorithm, protocol = p.algorithm, p.protocol
+        gpu = p.topology in GPU_TOPOLOGIES
+        inter = not gpu or p.ranks > p.gpus_per_node
+        if algorithm == "auto" or protocol == "auto":
+            bottleneck = p.link_bandwidth_GBps * 1e9
+            if gpu and not inter:
+                bottleneck = p.nvlink_bandwidth_GBps * 1e9
+            elif gpu:  # one channel crosses a node through one NIC (all its ports)
+                nics = p.gpus_per_node // p.gpus_per_nic
+                ports = 2 if p.topology == "dual_tor" else 1
+                bottleneck *= ports * min(1.0, nics / p.channels)
+            algs = ("ring", "tree") if algorithm == "auto" else (algorithm,)
+            if p.collective != "allreduce":
+                algs = ("ring",)
+            prots = ("simple", "ll128", "ll") if protocol == "auto" else (protocol,)
+            if protocol == "none":
+                prots = ("simple",)
+            chosen_a, chosen_p = tuning.choose(p.ranks, p.message_bytes / p.channels, bottleneck,
+                                               inter, algs, prots, p.chunks)  # fmt: skip
+            algorithm = chosen_a
+            if protocol == "auto":
+                protocol = chosen_p
+        if protocol == "none":
+            return algorithm, StepCosts()
+        c = tuning.protocol_costs(protocol, algorithm)
+        return algorithm, StepCosts(
+            c.base_s, c.step_intra_s, c.step_inter_s, c.wire_factor,
+            p.gpus_per_node if gpu else 1,
+        )  # fmt: skip
 
     def build(self, sim) -> None:
         p = self.params
         self.sim = sim
-        G = self.graph()
+        self.G = G = self.graph()
         self.net = FlowNetwork(sim.env, record_flows=False, scope=self.scope.child("net"))
-        topo.load_into_flownet(G, self.net)
-        hosts = topo.endpoints(G)[: p.ranks]
-        router = self.policies["routing"]
+        self.link_ids = topo.load_into_flownet(G, self.net)
+        endpoints = topo.endpoints(G)[: p.ranks]
+        self.router = router = self.policies["routing"]
         router.setup(G)
+        self.algorithm, self.costs = self.plan()
+        channels = p.channels
+        link_ids = self.link_ids
 
-        def route(src, dst):
-            if G.has_edge(src, dst):
-                return [(src, dst)]
-            return path_links(router.route((src, dst), src, dst))
+        def route_for(c: int):
+            def route(src, dst):
+                if G.has_edge(src, dst):
+                    return [link_ids[(src, dst)]]
+                hops = router.route((src, dst, c) if channels > 1 else (src, dst), src, dst)
+                return [link_ids[e] for e in path_links(hops)]
+
+            return route
 
         self.result = None
+        self.channel_results: list[CollectiveResult] = []
+        env = sim.env
+
+        def channel(c: int):
+            hosts = [endpoints[i] for i in self.channel_order(c)]
+            res = yield env.process(
+                run_collective(
+                    self.net, hosts, route_for(c), p.collective, self.algorithm,
+                    p.message_bytes / channels, gpus_per_node=p.gpus_per_node,
+                    chunks=p.chunks, scope=self.scope if c == 0 else None,
+                    executor=p.executor, costs=self.costs,
+                )
+            )  # fmt: skip
+            self.channel_results.append(res)
 
         def proc():
-            self.result = yield sim.env.process(
-                run_collective(
-                    self.net,
-                    hosts,
-                    route,
-                    p.collective,
-                    p.algorithm,
-                    p.message_bytes,
-                    gpus_per_node=p.gpus_per_node,
-                    chunks=p.chunks,
-                    scope=self.scope,
-                )
+            start = env.now
+            yield env.all_of([env.process(channel(c)) for c in range(channels)])
+            steps = pd.concat(
+                [r.steps.assign(channel=i) for i, r in enumerate(self.channel_results)],
+                ignore_index=True,
+            )
+            self.result = CollectiveResult(
+                p.collective, p.ranks, float(p.message_bytes), start, env.now, steps
             )
 
         sim.env.process(proc())
@@ -181,7 +301,7 @@ class CollectiveModel(Model):
             "time_s": r.time_s,
             "algbw_GBps": r.algbw_Bps / 1e9,
             "busbw_GBps": r.busbw_Bps / 1e9,
-            "steps": float(len(r.steps)),
+            "steps": float(len(r.steps)) / self.params.channels,
             "messages": float(r.steps["messages"].sum()),
             "link_utilization.max": float(busy.max()) if busy.size else 0.0,
         }

@@ -17,8 +17,11 @@ What it models
     * **halving_doubling** (Thakur, Rabenseifner & Gropp 2005): reduce-scatter by recursive
       halving (step ``i`` exchanges ``N/2^(i+1)`` bytes with the partner at XOR distance
       ``p/2^(i+1)``), all-gather by recursive doubling (distance ``2^i``, ``2^i N/p``
-      bytes); ``log2 p`` steps each; ``p`` must be a power of two.  Non-blocking fabric:
-      all-reduce ``2 log2(p) a + 2 (p-1)/p N/B``.
+      bytes); ``log2 p`` steps each.  Non-blocking fabric: all-reduce
+      ``2 log2(p) a + 2 (p-1)/p N/B``.  Other rank counts (all-reduce only): the ``r = p -
+      q`` ranks above the largest power of two ``q`` first send their buffer to ranks
+      ``0..r-1`` and get the result back at the end (Rabenseifner 2004; Thakur et al.
+      2005, section 4.5): two more steps of ``N`` bytes.
     * **direct**: every rank sends its ``N/p`` piece to every other rank at once (one step
       of ``p(p-1)`` flows); all-reduce = direct reduce-scatter + direct all-gather.
     * **tree** (all-reduce only): binary tree in heap order (rank 0 the root, children of
@@ -45,7 +48,7 @@ Execution
 What it leaves out
     Reduction compute time and memory bandwidth, protocol overheads (NCCL LL/LL128/Simple),
     channel parallelism (several rings), sub-chunk pipelining inside a ring step,
-    overlapping a tree's reduce with its broadcast, and non-power-of-two halving-doubling.
+    and overlapping a tree's reduce with its broadcast.
 
 Metrics
     ``algbw = N / time``; ``busbw`` with the nccl-tests factors (``PERFORMANCE.md`` of
@@ -150,7 +153,23 @@ def ring_schedule(collective: str, p: int, n_bytes: float) -> Schedule:
 
 def halving_doubling_schedule(collective: str, p: int, n_bytes: float) -> Schedule:
     if not is_power_of_two(p):
-        raise ValueError(f"halving_doubling needs a power-of-two rank count, got {p}")
+        if collective != "allreduce":
+            raise ValueError(
+                f"halving_doubling {collective} needs a power-of-two rank count, got {p}"
+            )
+        # Rabenseifner's fix for other counts: the r = p - q ranks above the largest power of
+        # two q first hand their whole buffer to ranks 0..r-1, which reduce it into theirs;
+        # the q ranks run halving-doubling; ranks 0..r-1 then send the result back.
+        q = 1 << (p.bit_length() - 1)
+        r = p - q
+        s = Schedule(p)
+        s.add("pre_reduce", np.arange(q, p), np.arange(r), n_bytes)
+        inner = halving_doubling_schedule(collective, q, n_bytes)
+        for st in inner.steps:
+            src, dst = inner.patterns[st.pattern]
+            s.add(st.phase, src, dst, st.size_bytes)
+        s.add("post_broadcast", np.arange(r), np.arange(q, p), n_bytes)
+        return s
     s = Schedule(p)
     r = np.arange(p)
     k = int(round(math.log2(p)))
@@ -285,6 +304,28 @@ def busbw_factor(collective: str, ranks: int) -> float:
     return BUSBW_FACTOR[collective](ranks)
 
 
+@dataclass(frozen=True)
+class StepCosts:
+    """Fixed costs of a collective library on top of the network (see
+    :mod:`sim_models.hw.collective_tuning`): ``base_s`` once per collective, a per-step
+    latency (``step_intra_s`` when every message of the step stays inside a node of
+    ``ranks_per_node`` consecutive ranks, else ``step_inter_s``) before the step's messages
+    start, and ``wire_factor`` bytes on the wire per data byte."""
+
+    base_s: float = 0.0
+    step_intra_s: float = 0.0
+    step_inter_s: float = 0.0
+    wire_factor: float = 1.0
+    ranks_per_node: int = 1
+
+    def step_s(self, src: np.ndarray, dst: np.ndarray) -> float:
+        if self.step_intra_s == self.step_inter_s:
+            return self.step_intra_s
+        g = self.ranks_per_node
+        inter = g <= 1 or bool(np.any(src // g != dst // g))
+        return self.step_inter_s if inter else self.step_intra_s
+
+
 def _route_ids(
     net: FlowNetwork, hosts, route: Route, cache: dict
 ) -> Callable[[int, int], np.ndarray]:
@@ -312,6 +353,7 @@ def run_schedule(
     message_bytes: float,
     scope: Scope | None = None,
     executor: str = "step",
+    costs: StepCosts | None = None,
 ) -> Generator[Any, Any, CollectiveResult]:
     """SimPy process body: run ``schedule``; returns a CollectiveResult.
 
@@ -320,14 +362,16 @@ def run_schedule(
     ``env.process(run_schedule(...))``.  ``executor``: ``"step"`` (a barrier per step) or
     ``"rank"`` (each rank moves on when its own messages of the step are done, see
     :func:`run_schedule_per_rank`).  Every message is a flow tagged ``collective``,
-    ``step``, ``src`` and ``dst`` (ranks) and ``conn`` (``src * ranks + dst``).  With a
+    ``step``, ``src`` and ``dst`` (ranks) and ``conn`` (``src * ranks + dst``).  ``costs``
+    (:class:`StepCosts`) adds a protocol's fixed latencies and wire-bytes factor.  With a
     ``scope``, each step is a span on the track ``<scope>/<collective>`` of the trace.
     """
     if executor == "rank":
         result = yield from run_schedule_per_rank(
-            net, hosts, route, schedule, collective, message_bytes, scope=scope
+            net, hosts, route, schedule, collective, message_bytes, scope=scope, costs=costs
         )
         return result
+    costs = costs or StepCosts()
     if executor != "step":
         raise ValueError(f"unknown executor {executor!r}; known: step, rank")
     env = net.env
@@ -339,6 +383,8 @@ def run_schedule(
     p = schedule.ranks
 
     start = env.now
+    if costs.base_s > 0:
+        yield env.timeout(costs.base_s)
     n = len(schedule.steps)
     phases: list[str] = []
     t_start = np.empty(n)
@@ -351,9 +397,12 @@ def run_schedule(
         if ps is None:
             ps = pathsets[st.pattern] = _pattern_pathset(net, src, dst, ids)
         t_start[i] = env.now
+        hop = costs.step_s(src, dst)
+        if hop > 0:
+            yield env.timeout(hop)
         tags = {"collective": collective, "step": i, "src": src, "dst": dst,
                 "conn": src * p + dst} if net.record_flows else None  # fmt: skip
-        yield net.start_flows(ps, st.size_bytes, tags=tags)
+        yield net.start_flows(ps, st.size_bytes * costs.wire_factor, tags=tags)
         t_end[i] = env.now
         if scope.tracing:
             scope.span(f"{st.phase} step {i}", t_start[i], t_end[i], track=collective,
@@ -382,6 +431,7 @@ def run_schedule_per_rank(
     collective: str,
     message_bytes: float,
     scope: Scope | None = None,
+    costs: StepCosts | None = None,
 ) -> Generator[Any, Any, CollectiveResult]:
     """SimPy process body: run ``schedule`` with per-rank dependencies.
 
@@ -412,7 +462,12 @@ def run_schedule_per_rank(
     m_step = np.repeat(np.arange(S), counts)
     m_src = np.concatenate([schedule.patterns[st.pattern][0] for st in steps]).astype(np.int64)
     m_dst = np.concatenate([schedule.patterns[st.pattern][1] for st in steps]).astype(np.int64)
+    costs = costs or StepCosts()
     m_size = np.repeat(np.array([st.size_bytes for st in steps], dtype=float), counts)
+    m_size *= costs.wire_factor
+    hop_of_step = np.array(
+        [costs.step_s(*schedule.patterns[st.pattern]) for st in steps], dtype=float
+    )
     # participation entries (rank, step), sorted by rank then step
     key_src = m_src * S + m_step
     key_dst = m_dst * S + m_step
@@ -441,6 +496,18 @@ def run_schedule_per_rank(
         if msgs.size == 0:
             return
         msgs = np.sort(msgs)
+        hops = hop_of_step[m_step[msgs]]
+        if hops.max() > 0:  # a step's fixed cost before its messages leave
+            for h in np.unique(hops).tolist():
+                sel = msgs[hops == h]
+                if h > 0:
+                    env.timeout(h).callbacks.append(lambda _e, sel=sel: send(sel))
+                else:
+                    send(sel)
+            return
+        send(msgs)
+
+    def send(msgs: np.ndarray) -> None:
         k = int(m_step[msgs[0]])
         if int(m_step[msgs[-1]]) == k and msgs.size == counts[k]:
             pid = steps[k].pattern
@@ -490,6 +557,8 @@ def run_schedule_per_rank(
             finished.succeed(t)
 
     # every rank starts the sends of its first step
+    if costs.base_s > 0:
+        yield env.timeout(costs.base_s)
     first = pos[rank_end > pos]
     start_msgs(np.concatenate([send_msgs[send_ptr[e] : send_ptr[e + 1]] for e in first.tolist()]))
     yield finished
@@ -524,6 +593,7 @@ def run_collective(
     chunks: int = 1,
     scope: Scope | None = None,
     executor: str = "step",
+    costs: StepCosts | None = None,
 ) -> Generator[Any, Any, CollectiveResult]:
     """SimPy process body: build the schedule and run it (see :func:`run_schedule`)."""
     sched = make_schedule(
@@ -535,8 +605,9 @@ def run_collective(
         chunks=chunks,
     )
     return run_schedule(
-        net, hosts, route, sched, collective, message_bytes, scope=scope, executor=executor
-    )
+        net, hosts, route, sched, collective, message_bytes, scope=scope, executor=executor,
+        costs=costs,
+    )  # fmt: skip
 
 
 # -- closed forms (references for tests) ------------------------------------------------------

@@ -309,7 +309,13 @@ def _rail_cluster(
             gpu, nic = f"n{i}.gpu{g}", f"n{i}.nic{g // gpus_per_nic}"
             G.add_node(gpu, kind="gpu", tier=0, node=i, rail=g // gpus_per_nic, forwards=relay)
             add_link(G, gpu, nvsw, nvlink_Bps, intra_latency_s, medium="nvlink")
-            add_link(G, gpu, nic, pcie_Bps, intra_latency_s, medium="pcie")
+            if gpus_per_nic == 1:
+                add_link(G, gpu, nic, pcie_Bps, intra_latency_s, medium="pcie")
+            else:  # each GPU's own PCIe port, so that GPU pairs talk over NVLink, not the NIC
+                pcie = f"n{i}.pcie{g}"
+                G.add_node(pcie, kind="switch", tier=0, role="pcie", node=i)
+                add_link(G, gpu, pcie, pcie_Bps, intra_latency_s, medium="pcie")
+                add_link(G, pcie, nic, pcie_Bps, 0.0, medium="pcie")
     if spines:
         if spine_Bps is None:  # non-blocking: a ToR's uplinks carry what its ports can
             spine_Bps = nodes * port_Bps / spines
@@ -337,7 +343,9 @@ def multi_rail(
     """Rail-optimised GPU cluster: ``nodes`` servers of ``gpus_per_node`` GPUs, one NIC per
     ``gpus_per_nic`` GPUs (default 1: a NIC per GPU; 2 as in a DGX A100 with four
     200 Gb/s NICs shared by GPU pairs through a PCIe switch); NIC ``j`` of every server
-    links to ToR ``tor{j}`` (rail ``j``); GPU ``g`` uses NIC ``g // gpus_per_nic``.
+    links to ToR ``tor{j}`` (rail ``j``); GPU ``g`` uses NIC ``g // gpus_per_nic``, through
+    its own PCIe port ``n{i}.pcie{g}`` when the NIC is shared (so two GPUs of a NIC are
+    farther apart through the NIC than through the NVSwitch).
 
     Inside server ``i``: GPUs ``n{i}.gpu{g}`` on an NVSwitch ``n{i}.nvsw`` (NVLink, one
     link per GPU) and each GPU on its NIC ``n{i}.nic{g}`` (PCIe). With ``spines > 0``

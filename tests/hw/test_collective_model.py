@@ -91,7 +91,7 @@ def test_fat_tree_k():
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(algorithm="halving_doubling", ranks=6), "power-of-two"),
+        (dict(algorithm="halving_doubling", ranks=6, collective="all_gather"), "power-of-two"),
         (dict(algorithm="tree", collective="all_gather"), "allreduce only"),
         (dict(algorithm="hierarchical", ranks=10, gpus_per_node=4), "multiple of gpus_per_node"),
         (dict(topology="leaf_spine", ranks=12, gpus_per_node=8), "multiple of gpus_per_node"),
