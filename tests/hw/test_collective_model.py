@@ -131,3 +131,49 @@ def test_busbw_figure(tmp_path):
     out = busbw_figure(df, tmp_path / "busbw.png")
     assert out is not None and out.exists() and out.stat().st_size > 1000
     assert busbw_figure(pd.DataFrame({"x": [1]}), tmp_path / "none.png") is None
+
+
+# -- GPU clusters ----------------------------------------------------------------------------
+A100 = dict(topology="multi_rail", gpus_per_node=8, gpus_per_nic=2, link_bandwidth_GBps=25,
+            nvlink_bandwidth_GBps=300, spines=1, link_latency_s=0, intra_latency_s=0)  # fmt: skip
+
+
+def test_one_node_ring_runs_at_nvlink_bandwidth():
+    _, out = run_model(ranks=8, message_bytes=2**30, **A100)
+    assert out["busbw_GBps"] == pytest.approx(300, rel=1e-6)
+
+
+def test_two_nodes_ring_is_bounded_by_the_nics_of_a_node():
+    # four 25 GB/s NICs per node; four channels cross each node through different NICs
+    _, one = run_model(ranks=16, message_bytes=2**30, channels=1, **A100)
+    _, four = run_model(ranks=16, message_bytes=2**30, channels=4, **A100)
+    assert one["busbw_GBps"] == pytest.approx(25, rel=0.01)
+    assert four["busbw_GBps"] == pytest.approx(100, rel=0.01)
+
+
+def test_dual_tor_with_routing_slot_and_both_executors():
+    from sim_models.hw.routing_policies import ECMPRouting
+
+    base = dict(topology="dual_tor", ranks=16, gpus_per_node=8, link_bandwidth_GBps=25,
+                message_bytes=2**26, spines=2)  # fmt: skip
+    results = []
+    for executor in ("step", "rank"):
+        m = CollectiveModel(CollectiveModel.Params(executor=executor, **base),
+                            policies={"routing": ECMPRouting()})  # fmt: skip
+        s = Simulation(3)
+        m.build(s)
+        s.run()
+        results.append(m.summary())
+    assert results[0]["time_s"] > 0 and results[1]["time_s"] <= results[0]["time_s"] * (1 + 1e-9)
+    # a dual-ToR NIC has two 25 GB/s ports: one channel can exceed one port's rate
+    assert results[0]["busbw_GBps"] > 25 * 0.5
+
+
+def test_auto_picks_tree_for_small_and_ring_for_large_messages():
+    small, s_out = run_model(ranks=8, message_bytes=8, algorithm="auto", protocol="auto", **A100)
+    large, l_out = run_model(ranks=8, message_bytes=2**30, algorithm="auto", protocol="auto",
+                             **A100)  # fmt: skip
+    assert (small.algorithm, small.costs.wire_factor) == ("tree", 2.0)  # LL: half the wire
+    assert large.algorithm == "ring" and large.costs.wire_factor == 1.0  # Simple
+    # latency floor: tree LL base 6.8 us + 6 NVLink hops of 0.6 us (NCCL tuning constants)
+    assert s_out["time_s"] == pytest.approx(6.8e-6 + 6 * 0.6e-6, rel=1e-3)

@@ -219,7 +219,7 @@ def test_busbw_factors():
 
 def test_invalid_combinations():
     with pytest.raises(ValueError, match="power-of-two"):
-        make_schedule("allreduce", "halving_doubling", 6, 1.0)
+        make_schedule("all_gather", "halving_doubling", 6, 1.0)
     with pytest.raises(ValueError, match="allreduce only"):
         make_schedule("reduce_scatter", "tree", 4, 1.0)
     with pytest.raises(ValueError, match="multiple of gpus_per_node"):
@@ -319,3 +319,31 @@ def test_messages_carry_tags():
     with pytest.raises(ValueError, match="executor"):
         env2, net2, route2 = ring_net(p, 1e9, 0.0)
         run(env2, net2, route2, p, "allreduce", "ring", 4e6, executor="bogus")
+
+
+@pytest.mark.parametrize("p", [3, 5, 6, 12])
+def test_halving_doubling_any_rank_count_matches_formula(p):
+    # r = p - q ranks hand their buffer over first and get the result last: 2 more steps of N
+    N, B, a = 64e6, 25e9, 2e-6
+    env, net, route = star_net(p, B, a)
+    res = run(env, net, route, p, "allreduce", "halving_doubling", N)
+    q = 1 << (p.bit_length() - 1)
+    ref = 2 * (2 * a + N / B) + closed_form.halving_doubling_allreduce_time(q, N, B, 2 * a)
+    assert res.time_s == pytest.approx(ref, rel=1e-9)
+    assert list(res.steps["phase"])[0] == "pre_reduce"
+    assert list(res.steps["phase"])[-1] == "post_broadcast"
+
+
+def test_protocol_costs_add_fixed_latency_and_wire_bytes():
+    from sim_models.hw.collectives import StepCosts
+
+    p, N, B = 4, 4e6, 1e9
+    env, net, route = ring_net(p, B, 0.0)
+    costs = StepCosts(base_s=5e-6, step_intra_s=1e-6, step_inter_s=1e-6, wire_factor=2.0)
+    res = run(env, net, route, p, "allreduce", "ring", N, costs=costs)
+    steps = 2 * (p - 1)
+    assert res.time_s == pytest.approx(5e-6 + steps * (1e-6 + 2 * N / p / B), rel=1e-12)
+    for executor in ("step", "rank"):  # both executors pay the same costs
+        env2, net2, route2 = ring_net(p, B, 0.0)
+        r2 = run(env2, net2, route2, p, "allreduce", "ring", N, costs=costs, executor=executor)
+        assert r2.time_s == pytest.approx(res.time_s, rel=1e-12)

@@ -33,7 +33,9 @@ def run(tmp_path, topology: str, flows: str, routing="shortest_path", seed: int 
         policy = cls(cls.Params(tie_break=routing[1]))
     else:
         policy = get_policy("hw.routing", routing)()
-    m = FlowsModel(params, policies={"routing": policy}, context=RunContext(experiment_dir=tmp_path))
+    m = FlowsModel(
+        params, policies={"routing": policy}, context=RunContext(experiment_dir=tmp_path)
+    )
     s = Simulation(seed)
     m.build(s)
     s.run()
