@@ -175,3 +175,151 @@ if __name__ == "__main__":  # pragma: no cover - manual use
     import sys
 
     sys.stdout.write(json.dumps(main(quick="--quick" in sys.argv), indent=1) + "\n")
+
+
+# -- network at cluster scale (the ``net`` group) -----------------------------------------------
+def _cpu(fn) -> tuple[float, object]:
+    t = time.process_time()
+    out = fn()
+    return time.process_time() - t, out
+
+
+def ring_allreduce_on_ring(p: int, n_bytes: float = 256 * 2**20) -> float:
+    """Simulated time of a ring all-reduce on a bidirectional ring of ``p`` hosts."""
+    import simpy
+    from sim_models.hw.collectives import run_collective
+    from sim_models.hw.flownet import FlowNetwork
+
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    for i in range(p):
+        net.add_link(("fwd", i), LINK_BPS, LATENCY_S)
+        net.add_link(("bwd", i), LINK_BPS, LATENCY_S)
+    proc = env.process(
+        run_collective(net, list(range(p)), lambda s, d: [("fwd", s)], "allreduce", "ring", n_bytes)
+    )
+    env.run()
+    return proc.value.time_s
+
+
+def ring_allreduce_on_fat_tree(p: int, mode: str = "ecmp", n_bytes: float = 256 * 2**20):
+    """Ring all-reduce of ``p`` ranks on the smallest fat tree holding them, routed by
+    ``mode``; returns (simulated time, routing CPU seconds)."""
+    import simpy
+    from sim_models.hw import topology as topo
+    from sim_models.hw.collectives import run_collective
+    from sim_models.hw.flownet import FlowNetwork
+    from sim_models.hw.routing import Router, path_links
+
+    k = 2
+    while k**3 // 4 < p:
+        k += 2
+    G = topo.fat_tree(k, link_Bps=LINK_BPS, latency_s=LATENCY_S)
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False)
+    ids = topo.load_into_flownet(G, net)
+    router = Router(G, mode, rng=np.random.default_rng(1))
+    hosts = topo.endpoints(G)[:p]
+    t_route = [0.0]
+
+    def route(s, d):
+        t = time.process_time()
+        path = [ids[e] for e in path_links(router.route((s, d), s, d))]
+        t_route[0] += time.process_time() - t
+        return path
+
+    proc = env.process(run_collective(net, hosts, route, "allreduce", "ring", n_bytes))
+    env.run()
+    return proc.value.time_s, t_route[0]
+
+
+def poisson_flows(
+    k: int, n_flows: int, load: float, mean_bytes: float = 1e6, mode: str = "dmodk", seed: int = 1,
+    incremental: bool = True,
+):  # fmt: skip
+    """``n_flows`` flows with Poisson starts between uniform random host pairs of a k-ary fat
+    tree at ``load`` (fraction of every host link's rate offered on average), exponential
+    sizes of mean ``mean_bytes``; routes by ``mode``. Returns a dict: flows, events, mean
+    flows in flight, FCTs (s), routing CPU seconds, the flow list (src, dst, size, start,
+    path of link ids) for side-by-side runs."""
+    import simpy
+    from sim_models.hw import topology as topo
+    from sim_models.hw.flownet import FlowNetwork
+    from sim_models.hw.routing import Router, path_links
+
+    G = topo.fat_tree(k, link_Bps=LINK_BPS, latency_s=0.0)
+    env = simpy.Environment()
+    net = FlowNetwork(env, record_flows=False, incremental=incremental)
+    ids = topo.load_into_flownet(G, net)
+    hosts = topo.endpoints(G)
+    H = len(hosts)
+    rng = np.random.default_rng(seed)
+    rate = load * LINK_BPS / mean_bytes * H
+    starts = np.cumsum(rng.exponential(1.0 / rate, n_flows))
+    src = rng.integers(0, H, n_flows)
+    dst = (src + rng.integers(1, H, n_flows)) % H
+    size = rng.exponential(mean_bytes, n_flows)
+    t = time.process_time()
+    router = Router(G, mode, rng=np.random.default_rng(seed + 1))
+    paths = [
+        [ids[e] for e in path_links(router.route(i, hosts[s], hosts[d]))]
+        for i, (s, d) in enumerate(zip(src.tolist(), dst.tolist(), strict=True))
+    ]
+    t_route = time.process_time() - t
+    end = np.full(n_flows, np.nan)
+    inflight = np.zeros(n_flows)
+
+    def starter(i: int):
+        def start(_e) -> None:
+            inflight[i] = net.n_active
+            net.start_flow(paths[i], size[i], on_done=lambda _f: end.__setitem__(i, env.now))
+
+        return start
+
+    for i in range(n_flows):
+        env.timeout(starts[i]).callbacks.append(starter(i))
+    env.run()
+    return {
+        "flows": n_flows, "events": 2 * n_flows, "inflight": float(inflight.mean()),
+        "fct_s": end - starts, "route_s": t_route, "solves": net.recomputes,
+        "src": src, "dst": dst, "size": size, "start": starts, "paths": paths, "graph": G,
+        "link_ids": ids,
+    }  # fmt: skip
+
+
+def bench_net(quick: bool = False) -> dict[str, float]:
+    """The ``net`` group of ``sim bench``: the network at cluster scale, CPU seconds on one
+    core (``time.process_time``; the machine is shared, so CPU rather than wall time).
+
+    Keys: ``net.allreduce_<p>_ring_s`` (256 MiB ring all-reduce on a ring of p hosts),
+    ``net.allreduce_<p>_fattree_s`` (the same on a fat tree with ECMP, routing included),
+    ``net.routing_fattree_<p>_s`` (its routing part), ``net.flows_<n>_s`` (n Poisson flows
+    on a k = 16 fat tree, d-mod-k routes, load 0.5, mean 1 MB), ``net.flow_events_per_s``
+    (arrivals + departures per CPU second in that run), ``net.flows_k8_10k_s`` (the
+    SimGrid side-by-side workload: k = 8, 10k flows, load 0.3) and the ratio of the full
+    re-solve to the incremental one on it. Full sizes: p = 8,192 and n = 100,000; quick:
+    p = 1,024 and n = 10,000.
+    """
+    out: dict[str, float] = {}
+    p = 1024 if quick else 8192
+    n = 10_000 if quick else 100_000
+    dt, sim_t = _cpu(lambda: ring_allreduce_on_ring(p))
+    out[f"net.allreduce_{p}_ring_s"] = dt
+    from sim_models.hw.collectives import closed_form
+
+    out[f"net.allreduce_{p}_ring_sim_over_closed_form"] = sim_t / closed_form.ring_allreduce_time(
+        p, 256 * 2**20, LINK_BPS, LATENCY_S
+    )
+    dt, (sim_t, t_route) = _cpu(lambda: ring_allreduce_on_fat_tree(p))
+    out[f"net.allreduce_{p}_fattree_s"] = dt
+    out[f"net.routing_fattree_{p}_s"] = t_route
+    dt, res = _cpu(lambda: poisson_flows(16, n, 0.5))
+    out[f"net.flows_{n // 1000}k_s"] = dt
+    out["net.flow_events_per_s"] = res["events"] / dt
+    out[f"net.flows_{n // 1000}k_mean_in_flight"] = res["inflight"]
+    dt, res = _cpu(lambda: poisson_flows(8, 10_000, 0.3))
+    out["net.flows_k8_10k_s"] = dt
+    if quick:
+        dt_full, _ = _cpu(lambda: poisson_flows(8, 10_000, 0.3, incremental=False))
+        out["net.flows_k8_10k_full_over_incremental"] = dt_full / out["net.flows_k8_10k_s"]
+    return out

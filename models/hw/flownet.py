@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
-from sim_models.hw.maxmin_kernel import component, padded_rates
+from sim_models.hw.maxmin_kernel import COMPILED, component, due, event_solve, padded_rates
 
 from sim.events import at_end_of_instant
 from sim.scope import Scope, scope_of
@@ -351,9 +351,17 @@ class FlowNetwork:
 
         ``on_done(flow)`` is called when the flow completes (after the path latency).
         """
-        ps = self.compile_paths([path])
+        if isinstance(path, list) and path and all(type(x) is int for x in path):
+            idx = np.array(path, dtype=np.int64)  # link ids: no name lookups
+            self._sync_links()
+            if idx.min() < 0 or idx.max() >= self.n_links:
+                raise KeyError("path refers to an unknown link id")
+            ps = PathSet(np.array([0, idx.size], dtype=np.int64), idx,
+                         np.array([self._lat[idx].sum()]))  # fmt: skip
+        else:
+            ps = self.compile_paths([path])
         flow = Flow(self.env, self._next_fid, float(size_bytes), self.env.now)
-        self._add(ps, np.array([size_bytes], dtype=float), weight, rate_cap_Bps, tags, flow)
+        self._add_one(ps, float(size_bytes), weight, rate_cap_Bps, tags, flow)
         if on_done is not None:
             flow.callbacks.append(on_done)
         return flow
@@ -480,6 +488,55 @@ class FlowNetwork:
         if flow is not None:
             self._single[int(slots[0])] = flow
         self._touched.append(ps.idx)
+        self._new.append(slots)
+        self._mark_dirty()
+
+    def _add_one(self, ps, size, weight, cap, tags, flow) -> None:
+        """:meth:`_add` for one flow, with scalar stores (the common case of flow traffic)."""
+        if size < 0:
+            raise ValueError("sizes must be non-negative")
+        weight = float(weight)
+        if not weight > 0:
+            raise ValueError("weights must be positive")
+        cap = np.inf if cap is None or cap != cap else float(cap)
+        idx = ps.idx
+        self._widen(max(idx.size, 1))
+        hw = self._hw
+        s = int(np.argmin(self._live[:hw])) if self._n_live < hw else int(self._alloc(1)[0])
+        now = self.env.now
+        gid = self._next_gid
+        self._next_gid += 1
+        fid = self._next_fid
+        self._next_fid += 1
+        self._live[s] = True
+        self._n_live += 1
+        self._fid[s] = fid
+        self._gid[s] = gid
+        self._gpos[s] = 0
+        self._size[s] = size
+        self._rem[s] = size
+        self._tupd[s] = now
+        self._rate[s] = 0.0
+        self._w[s] = weight
+        self._fcap[s] = cap
+        self._flat[s] = ps.latency_s[0]
+        self._start[s] = now
+        self._booked[s] = 0.0
+        self._fin[s] = np.inf
+        self._len[s] = idx.size
+        row = self._P[s]
+        row[:] = -1
+        row[: idx.size] = idx
+        np.add.at(self._lcnt, idx, 1)
+        if tags:
+            for name in tags:
+                if name not in self._tag_names:
+                    self._tag_names.append(name)
+        slots = np.array([s], dtype=np.int64)
+        self._groups[gid] = _Group(flow, 1, flow, ps, slots, fid, (weight, cap), tags or None,
+                                   size)  # fmt: skip
+        self._single[s] = flow
+        self._touched.append(idx)
         self._new.append(slots)
         self._mark_dirty()
 
@@ -610,6 +667,18 @@ class FlowNetwork:
             self._timer_t = np.inf
             self._gen += 1
             return
+        if COMPILED and not (len(new) == 1 and new[0].size > 1 and new[0].size == self._n_live):
+            # the general case in one compiled call (a lone batch goes below: solve reuse)
+            t = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
+            nw = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
+            arrays = (self._live, hw, self._P, self._rem, self._tupd, self._rate, self._w,
+                      self._fcap, self._fin, self._cap)  # fmt: skip
+            n, t_next = event_solve(arrays, t, nw, self.env.now, self.incremental)
+            if n:
+                self.recomputes += 1
+                self.solved_flows += n
+            self._schedule_at(t_next)
+            return
         live = self._live[:hw]
         new_slots = (
             new[0] if len(new) == 1 else np.concatenate(new) if new else np.zeros(0, np.int64)
@@ -686,7 +755,9 @@ class FlowNetwork:
     def _schedule_next(self) -> None:
         hw = self._hw
         fin = self._fin[:hw][self._live[:hw]]
-        t_next = float(fin.min()) if fin.size else np.inf
+        self._schedule_at(float(fin.min()) if fin.size else np.inf)
+
+    def _schedule_at(self, t_next: float) -> None:
         if t_next == self._timer_t:
             return  # the pending wakeup is still right
         self._gen += 1
@@ -703,6 +774,16 @@ class FlowNetwork:
         self._timer_t = np.inf
         now = self.env.now
         hw = self._hw
+        if COMPILED:
+            arrays = (self._live, hw, self._rem, self._tupd, self._rate, self._size, self._fin)
+            done = due(arrays, now, SIZE_RTOL, TIME_RTOL)
+            if not done.size:
+                self._gen += 1
+                self._schedule_next()
+                return
+            self._complete(done)
+            self._mark_dirty()
+            return
         act = np.flatnonzero(self._live[:hw])
         a = _as_slice(act)
         rem = self._remaining_now(a)
@@ -722,7 +803,7 @@ class FlowNetwork:
     def _complete(self, done: np.ndarray) -> None:
         now = self.env.now
         d = _as_slice(done)
-        g = self._single_group(done, d, need_key=False)
+        g = self._single_group(done, d, need_key=False) if done.size > 64 else None
         if g is not None and g.size_scalar is not None:
             # a whole untouched batch of equal sizes: book per link from its path counts
             counts = g.ps.link_counts(self.n_links)

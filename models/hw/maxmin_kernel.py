@@ -257,3 +257,115 @@ def padded_rates(P: np.ndarray, cap: np.ndarray, w: np.ndarray, fcap: np.ndarray
     used = np.bincount(flat, minlength=cap.size) > 0
     local = np.cumsum(used) - 1
     return maxmin_rates((ptr, local[flat]), cap[used], w, fcap)
+
+
+@njit(cache=True)
+def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, touched, new, now,
+                 incremental, rtol):  # pragma: no cover - compiled  # fmt: skip
+    n_act = 0
+    for i in range(hw):
+        if live[i]:
+            n_act += 1
+    act = np.empty(n_act, np.int64)
+    k = 0
+    for i in range(hw):
+        if live[i]:
+            act[k] = i
+            k += 1
+    if n_act == 0:
+        return 0, np.inf
+    W = P.shape[1]
+    Pa = np.empty((n_act, W), np.int64)
+    for r in range(n_act):
+        for j in range(W):
+            Pa[r, j] = P[act[r], j]
+    if incremental:
+        pos = np.full(hw, -1, np.int64)
+        for r in range(n_act):
+            pos[act[r]] = r
+        seed = np.empty(new.size, np.int64)
+        ns = 0
+        for s in new:
+            if s < hw and pos[s] >= 0:
+                seed[ns] = pos[s]
+                ns += 1
+        inside = _component(Pa, touched, seed[:ns], cap.size)
+    else:
+        inside = np.ones(n_act, np.bool_)
+    nc = 0
+    for r in range(n_act):
+        if inside[r]:
+            nc += 1
+    comp = np.empty(nc, np.int64)
+    Pc = np.empty((nc, W), np.int64)
+    wc = np.empty(nc)
+    fc = np.empty(nc)
+    k = 0
+    for r in range(n_act):
+        if inside[r]:
+            s = act[r]
+            comp[k] = s
+            for j in range(W):
+                Pc[k, j] = Pa[r, j]
+            wc[k] = w[s]
+            fc[k] = fcap[s]
+            # bring the remaining bytes to now at the old rates
+            if np.isfinite(rate[s]):
+                rem[s] -= rate[s] * (now - tupd[s])
+            tupd[s] = now
+            k += 1
+    rates = _maxmin_padded(Pc, cap, wc, fc, rtol)
+    for k in range(nc):
+        s = comp[k]
+        r = rates[k]
+        rate[s] = r
+        if np.isinf(r):
+            fin[s] = now
+        elif r > 0.0:
+            fin[s] = now + max(rem[s], 0.0) / r
+        else:
+            fin[s] = np.inf
+    t_next = np.inf
+    for r in range(n_act):
+        f = fin[act[r]]
+        if f < t_next:
+            t_next = f
+    return nc, t_next
+
+
+def event_solve(net_arrays, touched: np.ndarray, new: np.ndarray, now: float, incremental: bool):
+    """Compiled end-of-instant update of :class:`~sim_models.hw.flownet.FlowNetwork`: find the
+    changed component, re-solve it, update remaining bytes, rates and completion times in
+    place; returns ``(flows solved, earliest completion time)``."""
+    live, hw, P, rem, tupd, rate, w, fcap, fin, cap = net_arrays
+    return _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap,
+                        touched.astype(np.int64), new.astype(np.int64), now, incremental,
+                        LEVEL_RTOL)  # fmt: skip
+
+
+@njit(cache=True)
+def _due(live, hw, rem, tupd, rate, size, fin, now, size_rtol, time_rtol):  # pragma: no cover
+    eps_t = max(abs(now), 1e-30) * time_rtol
+    out = np.empty(hw, np.int64)
+    n = 0
+    for s in range(hw):
+        if not live[s]:
+            continue
+        r = rate[s]
+        left = rem[s] - (r * (now - tupd[s]) if np.isfinite(r) else 0.0)
+        if left <= size_rtol * size[s] or left <= r * eps_t:
+            out[n] = s
+            n += 1
+    if n == 0:  # rounding left a sliver: move the completion times to the exact remainders
+        for s in range(hw):
+            if live[s] and rate[s] > 0.0 and np.isfinite(rate[s]):
+                left = rem[s] - rate[s] * (now - tupd[s])
+                fin[s] = now + max(left, 0.0) / rate[s]
+    return out[:n]
+
+
+def due(net_arrays, now: float, size_rtol: float, time_rtol: float) -> np.ndarray:
+    """Slots whose transfer is complete at ``now`` (see the flow network's precision rule);
+    when none is, the completion times are refreshed from the remaining bytes."""
+    live, hw, rem, tupd, rate, size, fin = net_arrays
+    return _due(live, hw, rem, tupd, rate, size, fin, now, size_rtol, time_rtol)
