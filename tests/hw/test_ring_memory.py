@@ -94,9 +94,7 @@ def test_all_gather_closed_form(p):
     mem = hbm(env, 500e-9, nmc=False)
     proc = ring_all_gather(env, mem, SerialLink(env, RING), p, S)
     env.run()
-    assert proc.value.time_s == pytest.approx(
-        ring_ag_time_s(p, S, RING, 1e12, mem_latency_s=500e-9)
-    )
+    assert proc.value.time_s == pytest.approx(ring_ag_time_s(p, S, RING, 1e12, mem_latency_s=500e-9))
     assert (mem.read_bytes("ag"), mem.write_bytes("ag")) == pytest.approx(ring_ag_dram_bytes(p, S))
 
 
