@@ -294,7 +294,7 @@ def bench_net(quick: bool = False) -> dict[str, float]:
     Keys: ``net.allreduce_<p>_ring_s`` (256 MiB ring all-reduce on a ring of p hosts),
     ``net.allreduce_<p>_fattree_s`` (the same on a fat tree with ECMP, routing included),
     ``net.routing_fattree_<p>_s`` (its routing part), ``net.flows_<n>_s`` (n Poisson flows
-    on a k = 16 fat tree, d-mod-k routes, load 0.5, mean 1 MB), ``net.flow_events_per_s``
+    on a k = 16 fat tree, d-mod-k routes, load 0.3, mean 1 MB), ``net.flow_events_per_s``
     (arrivals + departures per CPU second in that run), ``net.flows_k8_10k_s`` (the
     SimGrid side-by-side workload: k = 8, 10k flows, load 0.3) and the ratio of the full
     re-solve to the incremental one on it. Full sizes: p = 8,192 and n = 100,000; quick:
@@ -313,7 +313,7 @@ def bench_net(quick: bool = False) -> dict[str, float]:
     dt, (sim_t, t_route) = _cpu(lambda: ring_allreduce_on_fat_tree(p))
     out[f"net.allreduce_{p}_fattree_s"] = dt
     out[f"net.routing_fattree_{p}_s"] = t_route
-    dt, res = _cpu(lambda: poisson_flows(16, n, 0.5))
+    dt, res = _cpu(lambda: poisson_flows(16, n, 0.3))
     out[f"net.flows_{n // 1000}k_s"] = dt
     out["net.flow_events_per_s"] = res["events"] / dt
     out[f"net.flows_{n // 1000}k_mean_in_flight"] = res["inflight"]

@@ -111,6 +111,42 @@ def _component(P, touched, seed, n_links):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _heap_push(hk, hv, n, key, val):  # pragma: no cover - compiled
+    i = n
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hk[parent] <= hk[i]:
+            break
+        hk[parent], hk[i] = hk[i], hk[parent]
+        hv[parent], hv[i] = hv[i], hv[parent]
+        i = parent
+    return n + 1
+
+
+@njit(cache=True)
+def _heap_pop(hk, hv, n):  # pragma: no cover - compiled
+    n -= 1
+    hk[0] = hk[n]
+    hv[0] = hv[n]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= n:
+            break
+        c = left
+        if left + 1 < n and hk[left + 1] < hk[left]:
+            c = left + 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return n
+
+
+@njit(cache=True)
 def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
     n, W = P.shape
     rate = np.zeros(n)
@@ -119,11 +155,13 @@ def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
     n_all = cap_all.size
     local = np.full(n_all, -1, np.int64)
     L = 0
+    nnz = 0
     for i in range(n):
         for j in range(W):
             lk = P[i, j]
             if lk < 0:
                 break
+            nnz += 1
             if local[lk] < 0:
                 local[lk] = L
                 L += 1
@@ -153,22 +191,33 @@ def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
             q = local[lk]
             lflows[pos[q]] = i
             pos[q] += 1
+    # Link levels in a heap with lazy deletion (an entry is valid while it equals the
+    # link's current level); flows' own cap levels in sorted order.
+    level = np.empty(L)
+    hk = np.empty(L + nnz + 1)
+    hv = np.empty(L + nnz + 1, np.int64)
+    hn = 0
+    for q in range(L):
+        level[q] = resid[q] / wsum[q]
+        hn = _heap_push(hk, hv, hn, level[q], q)
+    cap_level = np.empty(n)
+    for i in range(n):
+        cap_level[i] = fcap[i] / w[i]
+    cap_order = np.argsort(cap_level, kind="mergesort")
+    pc = 0
     active = np.ones(n, np.bool_)
     frozen = np.empty(n, np.int64)
+    sat = np.empty(L, np.int64)
+    touched = np.empty(L, np.int64)
+    tmark = np.zeros(L, np.bool_)
     n_active = n
     while n_active > 0:
-        t_link = np.inf
-        for q in range(L):
-            if cnt[q] > 0:
-                lv = resid[q] / wsum[q]
-                if lv < t_link:
-                    t_link = lv
-        t_cap = np.inf
-        for i in range(n):
-            if active[i]:
-                cl = fcap[i] / w[i]
-                if cl < t_cap:
-                    t_cap = cl
+        while hn > 0 and (cnt[hv[0]] == 0 or hk[0] != level[hv[0]]):
+            hn = _heap_pop(hk, hv, hn)  # stale entry
+        t_link = hk[0] if hn > 0 else np.inf
+        while pc < n and not active[cap_order[pc]]:
+            pc += 1
+        t_cap = cap_level[cap_order[pc]] if pc < n else np.inf
         t = min(t_link, t_cap)
         if not np.isfinite(t):
             for i in range(n):
@@ -179,24 +228,33 @@ def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
             t = 0.0
         thresh = t * (1.0 + rtol) + 1e-300
         nf = 0
-        if t_link <= thresh:
-            for q in range(L):
-                if cnt[q] > 0 and resid[q] / wsum[q] <= thresh:
-                    for e in range(lptr[q], lptr[q + 1]):
-                        i = lflows[e]
-                        if active[i]:
-                            active[i] = False
-                            frozen[nf] = i
-                            nf += 1
-                    cnt[q] = 0
-        if t_cap <= thresh:
-            for i in range(n):
-                if active[i] and fcap[i] / w[i] <= thresh:
+        ns = 0
+        while hn > 0 and hk[0] <= thresh:
+            q = hv[0]
+            valid = cnt[q] > 0 and hk[0] == level[q]
+            hn = _heap_pop(hk, hv, hn)
+            if valid:
+                sat[ns] = q
+                ns += 1
+        for k in range(ns):
+            q = sat[k]
+            for e in range(lptr[q], lptr[q + 1]):
+                i = lflows[e]
+                if active[i]:
                     active[i] = False
                     frozen[nf] = i
                     nf += 1
+            cnt[q] = 0
+        while pc < n and cap_level[cap_order[pc]] <= thresh:
+            i = cap_order[pc]
+            if active[i]:
+                active[i] = False
+                frozen[nf] = i
+                nf += 1
+            pc += 1
         if nf == 0:
             break
+        nt = 0
         for k in range(nf):
             i = frozen[k]
             r = min(t * w[i], fcap[i])
@@ -210,15 +268,18 @@ def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
                 wsum[q] -= w[i]
                 if cnt[q] > 0:
                     cnt[q] -= 1
-        for k in range(nf):
-            i = frozen[k]
-            for j in range(W):
-                lk = P[i, j]
-                if lk < 0:
-                    break
-                q = local[lk]
-                if resid[q] < 0.0:
-                    resid[q] = 0.0
+                if not tmark[q]:
+                    tmark[q] = True
+                    touched[nt] = q
+                    nt += 1
+        for k in range(nt):
+            q = touched[k]
+            tmark[q] = False
+            if resid[q] < 0.0:
+                resid[q] = 0.0
+            if cnt[q] > 0:
+                level[q] = resid[q] / wsum[q]
+                hn = _heap_push(hk, hv, hn, level[q], q)
         n_active -= nf
     return rate
 
