@@ -170,6 +170,47 @@ class DMAEngine:
         """Queue several copies at once; the event fires when all are done."""
         return self.env.all_of([self.copy(s, tag=tag) for s in sizes])
 
+    def batch_time_s(self, count: int, total_bytes: float) -> float:
+        """Time of ``count`` copies of ``total_bytes`` in all, issued at once on this
+        engine pool with the link direction to themselves: ``o + d + (count - 1) x max(d,
+        (o + d) / engines)``, ``o`` the per-call overhead and ``d`` the mean data phase.
+        Exact for equal copies where :func:`copies_time_s` is (one engine; several engines
+        whose overhead fits in the other engines' data phases)."""
+        if count <= 0:
+            return 0.0
+        o = self.call_overhead_s
+        d = total_bytes / count / self.link.effective_Bps
+        return o + d + (count - 1) * max(d, (o + d) / self.engines.capacity) + self.link.latency_s
+
+    def copy_batch(self, count: int, total_bytes: float, *, tag: str = "copy") -> simpy.Process:
+        """Queue ``count`` copies of ``total_bytes`` in all as one unit (a stream issuing its
+        copies back to back): it waits for the link direction (FIFO with other batches and
+        copies), holds it for :meth:`batch_time_s` and counts ``count`` copies. One event
+        instead of one process per copy, for models that move thousands of small copies
+        (a KV-cache swap is one copy per block, layer, and K or V). The process's value is
+        the completion time."""
+        if count < 0 or total_bytes < 0:
+            raise ValueError("count and total_bytes must be >= 0")
+        return self.env.process(self._copy_batch(int(count), float(total_bytes), tag))
+
+    def _copy_batch(self, count: int, total_bytes: float, tag: str):
+        env = self.env
+        t_request = env.now
+        if count:
+            with self.channel.request() as ch:
+                yield ch
+                yield env.timeout(self.batch_time_s(count, total_bytes))
+        s = self.stats
+        s.copies += count
+        s.bytes += total_bytes
+        s.link_busy_s += total_bytes / self.link.effective_Bps
+        s.last_done_s = env.now
+        s.per_tag_bytes[tag] = s.per_tag_bytes.get(tag, 0.0) + total_bytes
+        if self.scope.tracing and count:
+            self.scope.span(f"copies {tag}", t_request, env.now, track=tag,
+                            args={"copies": count, "bytes": total_bytes})  # fmt: skip
+        return env.now
+
     def _copy(self, nbytes: float, tag: str):
         env = self.env
         t_request = env.now
