@@ -137,7 +137,8 @@ class StepCostModel:
         self._linear = np.concatenate([[0.0], L * per_layer]).tolist()
         # decode attention: per layer floor + bytes/bw (memory-bound for every length met)
         self._L = L
-        self._decode_per_ctx_s = L * self.kv_bytes_per_token_layer / self._bw
+        self._other_cache: dict[int, float] = {}
+        self._lm_cache: dict[int, float] = {}
 
     # -- parts ----------------------------------------------------------------------------
     def linear_s(self, tokens: int) -> float:
@@ -163,14 +164,22 @@ class StepCostModel:
 
     def other_s(self, tokens: int) -> float:
         """Norms, rotary embedding, activation, residual adds, embedding, final norm."""
-        return self._small_s(tokens)
+        t = self._other_cache.get(tokens)
+        if t is None:
+            t = self._other_cache[tokens] = self._small_s(tokens)
+        return t
 
     def lm_head_s(self, sampled: int) -> float:
+        """The logits GEMM for ``sampled`` sequences (memoised per count)."""
         if sampled <= 0:
             return 0.0
-        m = self.model
-        return gemm_kernel(sampled, m.vocab // self.tp, m.hidden, self.gpu, self.eff,
-                           self.dtype).time_s  # fmt: skip
+        t = self._lm_cache.get(sampled)
+        if t is None:
+            m = self.model
+            t = gemm_kernel(sampled, m.vocab // self.tp, m.hidden, self.gpu, self.eff,
+                            self.dtype).time_s  # fmt: skip
+            self._lm_cache[sampled] = t
+        return t
 
     def prefill_attention_s(self, tokens: int, pairs: float, prefix_tokens: int = 0) -> float:
         """Attention of a prefill of ``tokens`` new tokens forming ``pairs`` (query, key)

@@ -45,6 +45,7 @@ DOMAIN = "llm.scheduler"
 class SchedulerPolicy(Policy):
     preemptive = False
     orders_waiting = False
+    dynamic_keys = False  # keys change at every iteration (re-sort every time)
 
     def start(self, conversations: int, streams) -> None:
         """Called by the engine before the run: how many conversations the workload has and
@@ -118,6 +119,7 @@ class PriorityPolicy(SchedulerPolicy):
 @policy(DOMAIN, "vtc", "Virtual Token Counter (OSDI'24): least-served client first")
 class VTC(SchedulerPolicy):
     orders_waiting = True
+    dynamic_keys = True
 
     class Params(Params):
         input_weight: float = Field(1.0, ge=0.0, le=1e3, description="w_p per prefill token")

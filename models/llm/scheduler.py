@@ -51,6 +51,7 @@ What it leaves out
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -129,6 +130,7 @@ class Scheduler:
         self.swapped: list[Request] = []
         self.incoming: list[Request] = []  # async: swap-in or history load in flight
         self.loaded: list[Request] = []  # async: history loaded, prefill pending
+        self._dirty_w = self._dirty_r = self._dirty_s = True  # queues to re-sort
         self.preemptions = 0
         self.swap_preemptions = 0
         self.recompute_preemptions = 0
@@ -140,6 +142,26 @@ class Scheduler:
     def add(self, req: Request) -> None:
         req.state = WAITING
         self.waiting.append(req)
+        self._dirty_w = True
+
+    def keys_changed(self) -> None:
+        """The policy's keys changed (a priority update): every queue is re-sorted."""
+        self._dirty_w = self._dirty_r = self._dirty_s = True
+
+    def _sort_running(self, key) -> None:
+        if self._dirty_r or self.policy.dynamic_keys:
+            self.running.sort(key=key)
+            self._dirty_r = False
+
+    def _sort_swapped(self, key) -> None:
+        if self._dirty_s or self.policy.dynamic_keys:
+            self.swapped.sort(key=key)
+            self._dirty_s = False
+
+    def _sort_waiting(self, key) -> None:
+        if self._dirty_w or self.policy.dynamic_keys:
+            self.waiting = deque(sorted(self.waiting, key=key))
+            self._dirty_w = False
 
     def transfer_done(self, t: Transfer, kind: str) -> None:
         """A transfer completed (``kind``: ``out``, ``in``, ``load`` or ``writeback``): free
@@ -161,6 +183,7 @@ class Scheduler:
                 if req.state == SWAPPING_IN:
                     req.state = RUNNING
                     self.running.append(req)
+                    self._dirty_r = True
                 else:
                     self.loaded.append(req)
         elif kind == "writeback":
@@ -199,12 +222,13 @@ class Scheduler:
         plan = Plan()
         key = self.policy.key
         preemptive = self.policy.preemptive
-        if preemptive and self.waiting and len(self.waiting) > 1:
-            self.waiting = deque(sorted(self.waiting, key=key))
+        if preemptive:
+            self._sort_waiting(key)
         self._best_swapped = None
         if preemptive and self.swapped:
-            ready = [key(r) for r in self.swapped if r.ready]
-            self._best_swapped = min(ready) if ready else None
+            self._sort_swapped(key)
+            first = next((r for r in self.swapped if r.ready), None)
+            self._best_swapped = key(first) if first is not None else None
         waiting_first = (
             preemptive and self.waiting
             and (self._best_swapped is None or key(self.waiting[0]) < self._best_swapped)
@@ -235,9 +259,10 @@ class Scheduler:
         best_swapped = self._best_swapped
         if self.swapped and not preemptive:
             self.running.extend(plan.prefill)
+            self._dirty_r = True
             return
-        if not preemptive and self.policy.orders_waiting and len(self.waiting) > 1:
-            self.waiting = deque(sorted(self.waiting, key=key))
+        if not preemptive and self.policy.orders_waiting:
+            self._sort_waiting(key)
         waiting = self.waiting
         while waiting:
             req = waiting[0]
@@ -287,6 +312,7 @@ class Scheduler:
             req.state = RUNNING
             plan.prefill.append(req)
         self.running.extend(plan.prefill)
+        self._dirty_r = True
 
     def _drop(self, req: Request, plan: Plan) -> None:
         req.state = FINISHED
@@ -312,6 +338,7 @@ class Scheduler:
                 plan.swap_out.append(Transfer(req, src, dst))
                 bm.free_gpu(req)
             self.swapped.append(req)
+            self._dirty_s = True
         else:
             if self.swap:
                 self.cpu_full_fallbacks += 1
@@ -321,17 +348,18 @@ class Scheduler:
             req.prefix_tokens = 0
             req.recomputes += 1
             self.waiting.appendleft(req)
+            self._dirty_w = True
             plan.recompute.append(req)
 
     def _priority_preempt(self, plan: Plan, key) -> None:
         bm = self.bm
-        pending = [r for r in self.swapped if r.ready]
-        pending.extend(self.waiting)
-        if not pending or not self.running:
+        if not self.running or not (self.swapped or self.waiting):
             return
-        pending.sort(key=key)
-        self.running.sort(key=key)
+        self._sort_running(key)
+        self._sort_swapped(key)  # waiting is sorted for preemptive policies
+        pending = heapq.merge((r for r in self.swapped if r.ready), self.waiting, key=key)
         free = bm.gpu.num_free
+        victims: list[Request] = []
         for cand in pending:
             if cand.state == WAITING:
                 need = bm.blocks_for(cand.context)
@@ -353,15 +381,16 @@ class Scheduler:
             if free + gain - need < bm.watermark_blocks:
                 break
             for _ in range(n):
-                victim = running.pop()
-                self.priority_preemptions += 1
-                self._preempt(victim, plan)
+                victims.append(running.pop())
             free += gain - need
+        for victim in victims:  # after the walk: preempting changes the queues walked
+            self.priority_preemptions += 1
+            self._preempt(victim, plan)
 
     def _decode(self, plan: Plan, key) -> None:
         bm = self.bm
+        self._sort_running(key)
         queue = self.running
-        queue.sort(key=key)
         kept: list[Request] = []
         decode: list[Request] = []
         bs = bm.block_size
@@ -398,25 +427,23 @@ class Scheduler:
         swapped = self.swapped
         if not swapped:
             return
-        swapped.sort(key=key)
+        self._sort_swapped(key)
+        swapped = self.swapped
         seqs = self._seqs()
         remaining: list[Request] = []
-        stop = False
         best_waiting = (
             key(self.waiting[0]) if self.policy.preemptive and self.waiting else None
         )  # waiting is sorted for preemptive policies
-        for req in swapped:
-            if stop or not req.ready:
+        for i, req in enumerate(swapped):
+            if not req.ready:
                 remaining.append(req)
                 continue
-            if best_waiting is not None and key(req) > best_waiting:
-                stop = True  # a more important new request gets the memory first
-                remaining.append(req)
-                continue
-            if not bm.can_swap_in(req) or seqs + 1 > self.max_num_seqs:
-                stop = True
-                remaining.append(req)
-                continue
+            if (best_waiting is not None and key(req) > best_waiting) or (
+                not bm.can_swap_in(req) or seqs + 1 > self.max_num_seqs
+            ):  # the first that cannot resume stops swap-in (a more important new
+                # request, no room, or the sequence limit)
+                remaining.extend(swapped[i:])
+                break
             tokens = req.conv.cpu_valid_tokens
             bm.allocate(req, bm.blocks_for(tokens))
             src, dst = bm.plan_copy_in(req, tokens)
@@ -432,5 +459,6 @@ class Scheduler:
                 if bm.append_slot(req):
                     plan.new_blocks += 1
                 self.running.append(req)
+                self._dirty_r = True
                 plan.decode.append(req)
         self.swapped = remaining

@@ -255,8 +255,8 @@ class Serving(Model):
     def _step(self, _ev=None) -> None:
         env = self.env
         self.iteration += 1
-        changed = self.sched_policy.on_iteration(self.iteration)
-        del changed
+        if self.sched_policy.on_iteration(self.iteration):
+            self.sched.keys_changed()
         plan = self.sched.schedule()
         now = env.now
         for t in plan.swap_out:

@@ -1,0 +1,78 @@
+"""Priority traces and the VTC counters."""
+
+import numpy as np
+import pytest
+from sim_models.llm.policies import VTC, PriorityPolicy
+from sim_models.llm.priorities import PriorityTrace
+from sim_models.llm.request import Conversation, Request
+
+
+def trace(pattern, f=0.04, levels=4, seed=1, rows=50):
+    return PriorityTrace(pattern, f, levels, np.random.default_rng(seed),
+                         np.random.default_rng(seed + 100), conversations=rows, block=64)  # fmt: skip
+
+
+def test_update_frequency_is_the_share_of_iterations_with_an_update():
+    t = trace("random", f=0.04)
+    hits = sum(t.updated_at(i) for i in range(50_000))
+    assert hits / 50_000 == pytest.approx(0.04, rel=0.08)
+    assert all(t.updated_at(i) == t.updated_at(i) for i in range(100))  # precomputed, stable
+
+
+def test_random_levels_are_uniform_and_independent():
+    t = trace("random", levels=4, rows=400)
+    col = [t.column(e) for e in range(200)]
+    levels = np.array(col)
+    assert set(np.unique(levels)) == {0, 1, 2, 3}
+    assert np.bincount(levels.ravel()) / levels.size == pytest.approx([0.25] * 4, abs=0.01)
+    assert np.mean(levels[1:] == levels[:-1]) == pytest.approx(0.25, abs=0.02)
+
+
+def test_markov_levels_move_by_one_at_most():
+    t = trace("markov", levels=5, rows=300)
+    levels = np.array([t.column(e) for e in range(300)])
+    steps = np.abs(np.diff(levels, axis=0))
+    assert steps.max() == 1 and levels.min() == 0 and levels.max() == 4
+    assert np.mean(steps == 0) == pytest.approx(0.5, abs=0.03)  # markov_move = 0.5
+
+
+def test_same_seed_same_trace_whatever_is_asked_first():
+    a, b = trace("markov"), trace("markov")
+    late = a.level(7, 500)
+    assert [b.level(7, e) for e in range(501)][-1] == late
+    with pytest.raises(IndexError):
+        a.level(50, 0)
+    with pytest.raises(ValueError):
+        trace("zipf")
+
+
+def test_priority_policy_key_changes_only_at_updates():
+    pol = PriorityPolicy(PriorityPolicy.Params(update_frequency=0.5, seed=3))
+    pol.start(10, None)
+    conv = Conversation(4, [10], [10], [0])
+    r = Request(0, conv, 0, 2.5, 0, 10, 10)
+    keys = []
+    for i in range(1, 200):
+        changed = pol.on_iteration(i)
+        keys.append((changed, pol.key(r)))
+    assert any(c for c, _ in keys) and pol.updates == sum(c for c, _ in keys)
+    assert all(k[1] == 2.5 for _, k in keys)
+    assert len({k for c, k in keys}) > 1
+
+
+def _req(rid, client, t):
+    return Request(rid, Conversation(client, [10], [10], [0], client=client), 0, t, 0, 10, 10)
+
+
+def test_vtc_counters_lift_and_charge():
+    v = VTC()
+    a, b = _req(0, 0, 0.0), _req(1, 1, 0.0)
+    v.on_arrival(a, set())
+    v.on_prefill(a, 100)  # w_p = 1
+    v.on_decode([a, a])  # w_q = 2 per token
+    assert v.counters[0] == 104
+    v.on_arrival(b, {0})  # a new client is lifted to the smallest queued counter
+    assert v.counters[1] == 104
+    c = _req(2, 2, 1.0)
+    v.on_arrival(c, set())
+    assert v.counters[2] == 0.0 and v.key(c) < v.key(a)
