@@ -21,10 +21,27 @@ Topologies (rank ``r`` runs on host ``h{r}``)
     first hosts.  For ``hierarchical`` the ranks of a "node" are ``gpus_per_node``
     consecutive ranks (on ``leaf_spine``: the hosts of one leaf).
 
+GPU clusters (``multi_rail``, ``dual_tor``; rank ``r`` is GPU ``r mod g`` of server
+``r div g``, ``g = gpus_per_node``)
+    NVLink to an NVSwitch inside a server (``nvlink_bandwidth_GBps``), PCIe to a NIC shared
+    by ``gpus_per_nic`` GPUs, NIC ports at ``link_bandwidth_GBps`` to rail ToRs (two ports on
+    two ToRs for ``dual_tor``), ``spines`` spine switches (0: rails joined only through the
+    servers, GPUs relaying across rails).  ``channels`` runs that many copies of the
+    collective side by side on ``1/channels`` of the buffer; channel ``c`` visits each
+    server's GPUs starting ``c * gpus_per_nic`` places further, so consecutive channels
+    leave and enter servers through different NICs, and its connections hash on their own
+    (as NCCL's channels use their own queue pairs).
+
+Library costs
+    ``protocol`` (``simple``, ``ll128``, ``ll``; ``auto`` picks by size; ``none``: the bare
+    network) adds NCCL's wire efficiency, a base latency and a per-step latency
+    (:mod:`sim_models.hw.collective_tuning`); ``algorithm: auto`` picks ring or tree by size
+    with the same alpha-beta prediction. ``executor``: ``step`` (barrier per step) or
+    ``rank`` (per-rank dependencies, :func:`sim_models.hw.collectives.run_schedule_per_rank`).
+
 What it leaves out
     Everything :mod:`sim_models.hw.collectives` and :mod:`sim_models.hw.flownet` leave out
-    (compute, protocol overheads, packets); heterogeneous links (one bandwidth and latency
-    for every link: NVLink vs network is not distinguished here).
+    (compute, packets); NVLink SHARP and CollNet; NCCL's own channel and topology search.
 
 Units and constants
     ``link_bandwidth_GBps`` in 1e9 bytes/s per direction; latency in seconds.  Defaults

@@ -28,7 +28,8 @@ Incremental solve
     Max-min fairness is separable: flows that share no link, directly or through other
     flows, do not influence each other.  After a change the network re-solves only the
     *connected component* of the changed links in the flow-link graph (found by a
-    vectorised breadth-first search over the active flows' padded path matrix); the other
+    breadth-first search over the active flows' padded path matrix, in the compiled
+    kernels of :mod:`sim_models.hw.maxmin_kernel`); the other
     flows keep their rates, and their remaining bytes are advanced lazily (each flow keeps
     the time of its last update).  With ``incremental=False`` every change re-solves all
     active flows (the reference the tests compare against).  A batch started with one

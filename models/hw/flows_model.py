@@ -11,8 +11,10 @@ What it models
 Routing
     A flow with a ``path`` (node names joined by ``>``) follows it (it is pinned). Otherwise
     the policy in the ``routing`` slot chooses (:mod:`sim_models.hw.routing_policies`):
-    ``shortest_path`` (the default) follows the fewest-hop path, ties broken by the
-    lexicographically smallest node sequence; ``ecmp`` follows the equal-cost path chosen
+    ``shortest_path`` (the default) follows a fewest-hop path, ties broken by a stable hash
+    of the (source, destination) pair (parameter ``tie_break: lexicographic`` takes the
+    smallest node sequence instead); ``dmodk`` routes destination-modulo-k (the classic
+    deterministic fat-tree routing); ``ecmp`` follows the equal-cost path chosen
     by a stable hash of its 5-tuple, the source port drawn from the stream
     ``hw.flows.routing.ports`` once per flow in file order; ``pinned`` requires every flow
     to have a path. Paths are chosen when the model is built and never change.
