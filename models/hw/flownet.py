@@ -591,7 +591,10 @@ class FlowNetwork:
         mask = links >= 0
         if mask.any():
             w = np.broadcast_to(sent[:, None], links.shape)[mask]
-            self._done_bytes += np.bincount(links[mask], weights=w, minlength=self.n_links)
+            if w.size < 64:
+                np.add.at(self._done_bytes, links[mask], w)
+            else:
+                self._done_bytes += np.bincount(links[mask], weights=w, minlength=self.n_links)
 
     def _unlink(self, slots: np.ndarray) -> np.ndarray:
         links = self._P[slots]
