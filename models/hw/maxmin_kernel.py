@@ -196,15 +196,37 @@ def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
     level = np.empty(L)
     hk = np.empty(L + nnz + 1)
     hv = np.empty(L + nnz + 1, np.int64)
-    hn = 0
     for q in range(L):
         level[q] = resid[q] / wsum[q]
-        hn = _heap_push(hk, hv, hn, level[q], q)
+        hk[q] = level[q]
+        hv[q] = q
+    hn = L
+    for start in range((L - 2) // 2, -1, -1):  # heapify: sift every parent down
+        i = start
+        while True:
+            left = 2 * i + 1
+            if left >= hn:
+                break
+            c = left
+            if left + 1 < hn and hk[left + 1] < hk[left]:
+                c = left + 1
+            if hk[i] <= hk[c]:
+                break
+            hk[c], hk[i] = hk[i], hk[c]
+            hv[c], hv[i] = hv[i], hv[c]
+            i = c
+    capped = False
     cap_level = np.empty(n)
     for i in range(n):
         cap_level[i] = fcap[i] / w[i]
-    cap_order = np.argsort(cap_level, kind="mergesort")
-    pc = 0
+        if np.isfinite(cap_level[i]):
+            capped = True
+    if capped:
+        cap_order = np.argsort(cap_level, kind="mergesort")
+        pc = 0
+    else:  # no flow has a rate cap: nothing to order
+        cap_order = np.zeros(0, np.int64)
+        pc = n
     active = np.ones(n, np.bool_)
     frozen = np.empty(n, np.int64)
     sat = np.empty(L, np.int64)
