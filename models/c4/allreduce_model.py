@@ -18,10 +18,11 @@ What it models
     it is simulated once and that result is repeated.
     The traffic of the first draw on every NIC port gives the port balance.
 
-    ``mode: failure``: ``ops`` all-reduces back to back; after operation
-    ``fail_after_op`` the most loaded ToR uplink (most QPs; ties: the first by name)
-    fails, and after ``repair_after_op`` (if set) it comes back. Busbw per operation over
-    time shows the drop and the recovery.
+    ``mode: failure``: ``ops`` all-reduces back to back; halfway through operation
+    ``fail_after_op`` (at half the previous operation's duration) the most loaded ToR
+    uplink (most QPs; ties: the first by name) fails, the routing reacts at once (QPs in
+    flight move with their remaining bytes), and before operation ``repair_after_op`` (if
+    set) it comes back. Busbw per operation over time shows the drop and the recovery.
 
 Outputs
     summary: ``busbw_GBps.*`` (mean, p5 ... max, std), ``line_rate_GBps``,
@@ -31,7 +32,7 @@ Outputs
     Tables ``draws`` (or ``ops``) and ``ports``.
 
 What it leaves out
-    See :mod:`sim_models.c4.comm`: a failure takes effect at an operation boundary.
+    See :mod:`sim_models.c4.comm` (re-routing is instantaneous).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from sim_models.c4.fabric import Fabric, place_job
 from sim_models.c4.params import MAX_NODES, FabricParams
 from sim_models.hw.routing_policies import DOMAIN as ROUTING
 
+from sim.events import call_later
 from sim.model import Model, Slot
 from sim.recorder import summarize
 from sim.registry import model
@@ -131,17 +133,23 @@ class AllReduceModel(Model):
         ring = self._ring(("allreduce", 0))
         failed = None
         before = self.fabric.net.link_bytes()
+        last = 0.0
         for k in range(p.ops):
-            if k == p.fail_after_op:
+            if k == p.fail_after_op:  # in the middle of this operation
                 failed = self._most_loaded_uplink(ring)
-                self.fabric.set_link(*failed, 0.0)
+                call_later(
+                    self.sim.env, 0.5 * last, lambda _e, f=failed: self.fabric.set_link(*f, 0.0)
+                )
             if p.repair_after_op is not None and k == p.repair_after_op and failed:
                 self.fabric.set_link(*failed, 1.0)
             t0 = self.sim.env.now
             dt = yield from self._run_op(ring)
+            last = dt
             if k == 0:
                 self.ports = self._port_table(self.fabric.net.link_bytes() - before)
-            phase = "before" if k < p.fail_after_op else "after"
+            phase = (
+                "before" if k < p.fail_after_op else "during" if k == p.fail_after_op else "after"
+            )
             if p.repair_after_op is not None and k >= p.repair_after_op:
                 phase = "repaired"
             self.rows.append({"op": k, "start_s": t0, "end_s": t0 + dt, "time_s": dt,
@@ -194,7 +202,9 @@ class AllReduceModel(Model):
         if self.params.mode == "failure" and len(df):
             for phase in ("before", "after", "repaired"):
                 sel = df[df["phase"] == phase]
-                out[f"busbw_{phase}_GBps"] = float(sel["busbw_GBps"].mean()) if len(sel) else math.nan
+                out[f"busbw_{phase}_GBps"] = (
+                    float(sel["busbw_GBps"].mean()) if len(sel) else math.nan
+                )
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:

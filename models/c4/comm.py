@@ -20,26 +20,31 @@ What it models
     costs one max-min solve per rate change instead of one per step, which is what lets
     100 hash draws of a 512-GPU all-reduce, and a month of a job, run in seconds.
 
-    With ``telemetry`` every QP is started as its own batch, so its completion time is
-    known and reported (:mod:`sim_models.c4.telemetry`); without, all QPs start as one
-    batch with one completion event.
+    All QPs of an operation are one flow batch; the flow network reports each completion
+    instant with the positions of the flows that finished (``on_each``), which gives
+    every QP's transfer time for the telemetry (:mod:`sim_models.c4.telemetry`) and every
+    rail ring's completion, at the cost of one callback per distinct completion time.
 
 Routes
     :class:`Routes` holds the link ids of every QP under one ``hw.routing`` policy
     (``ecmp``, ``c4p``, ``c4p_static``, ``ideal``, ...) and keeps them current: when the
     fabric changes, a planner re-plans (``links_changed``), and other policies re-route
-    every QP over the changed graph (ECMP's hash over the surviving paths).
+    every QP over the changed graph (ECMP's hash over the surviving paths, a bond's
+    surviving port). A QP whose route changes while its operation is in flight is moved
+    with its remaining bytes (:meth:`sim_models.hw.flownet.FlowNetwork.reroute`): a
+    failed port fails over at once, a planner's new plan applies at once.
 
 What it leaves out
     Intra-node phases (with 8-way tensor parallelism a job's data-parallel traffic never
     crosses NVLink), sub-chunk pipelining and per-step latency inside the fluid phase (one
     path latency per operation), dynamic shifting of bytes between a connection's QPs, and
-    a link failing in the middle of an operation: flows keep the path they started with
-    (a flow over a failed link stalls), new routes apply from the next operation.
+    the time a fabric takes to notice a failure (re-routing is instantaneous). Traffic
+    over a link that failed without an announcement (a crashed node's ports) stalls.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,9 +79,18 @@ class Routes:
         self._req: dict[Hashable, Request] = {}
         self._links: dict[Hashable, np.ndarray] = {}
         self._down = fabric.down
+        self._moved_listeners: list[Callable[[set], Any]] = []
         #: incremented whenever some QP's route changes
         self.version = 0
         fabric.on_change(self._on_change)
+
+    def on_moved(self, fn: Callable[[set], Any]) -> None:
+        """Call ``fn(keys)`` with the keys whose route changed, after every change."""
+        self._moved_listeners.append(fn)
+
+    def off_moved(self, fn: Callable[[set], Any]) -> None:
+        if fn in self._moved_listeners:
+            self._moved_listeners.remove(fn)
 
     def add(self, requests: Sequence[Request]) -> None:
         plan = getattr(self.policy, "plan", None)
@@ -123,15 +137,17 @@ class Routes:
             moved = set(self._req)
         else:
             moved = set()  # a degraded link does not change a hash-based route
-        changed = False
+        changed = set()
         for k in moved:
             if k in self._req:
                 new = self._resolve(self._req[k])
                 if not np.array_equal(new, self._links[k]):
                     self._links[k] = new
-                    changed = True
+                    changed.add(k)
         if changed:
             self.version += 1
+            for fn in self._moved_listeners:
+                fn(changed)
 
 
 class RingCollective:
@@ -175,12 +191,14 @@ class RingCollective:
         self.keys = [(name, c.index, q) for c in conns for q in range(qps)]
         routes.add([(k, conns[k[1]].src, conns[k[1]].dst, k[2]) for k in self.keys])
         self._ps: PathSet | None = None
-        self._ps_qp: list[PathSet] = []
-        self._ps_rail: list[PathSet] = []
         self._version = -1
+        self._index = {k: i for i, k in enumerate(self.keys)}
+        self._inflight: dict[object, tuple[np.ndarray, np.ndarray]] = {}
+        routes.on_moved(self._moved)
 
     def close(self) -> None:
         """Release the QPs' routes (the job ended)."""
+        self.routes.off_moved(self._moved)
         self.routes.remove(self.keys)
 
     def bytes_per_conn(self, bytes_per_rank: float, collective: str = "allreduce") -> float:
@@ -194,23 +212,20 @@ class RingCollective:
         if self._version != self.routes.version or self._ps is None:
             arrs = [self.routes.links(k) for k in self.keys]
             self._ps = self.net.compile_paths(arrs)
-            self._ps_qp = []
-            self._ps_rail = []
             self._version = self.routes.version
 
-    def _qp_pathset(self, i: int) -> PathSet:
-        if not self._ps_qp:
-            self._ps_qp = [self.net.compile_paths([self.routes.links(k)]) for k in self.keys]
-        return self._ps_qp[i]
-
-    def _rail_pathset(self, r: int) -> PathSet:
-        if not self._ps_rail:
-            n = self.m * self.qps
-            self._ps_rail = [
-                self.net.compile_paths([self.routes.links(k) for k in self.keys[i * n : (i + 1) * n]])
-                for i in range(len(self.keys) // n)
-            ]
-        return self._ps_rail[r]
+    def _moved(self, keys: set) -> None:
+        """Move the in-flight QPs whose route changed onto their new paths."""
+        if not self._inflight:
+            return
+        pos = [self._index[k] for k in keys if k in self._index]
+        if not pos:
+            return
+        for fids, left in list(self._inflight.values()):
+            for i in pos:
+                if left[i]:
+                    with contextlib.suppress(KeyError):  # already delivered
+                        self.net.reroute(int(fids[i]), self.routes.links(self.keys[i]))
 
     def start(
         self,
@@ -224,10 +239,9 @@ class RingCollective:
     ) -> None:
         """Start one operation now; ``on_done(end_time)`` when every QP has delivered.
 
-        With ``telemetry`` every QP is its own flow batch and reports its transfer
-        (QP-level telemetry); otherwise with ``on_rail_done`` every rail's ring is a batch
-        and ``on_rail_done(rail_index, end_time)`` is called as each finishes; otherwise
-        all QPs are one batch."""
+        With ``telemetry`` every QP's transfer is reported (QP-level telemetry); with
+        ``on_rail_done``, ``on_rail_done(rail_index, end_time)`` is called as each rail's
+        ring finishes."""
         env = self.net.env
         per_qp = self.bytes_per_conn(bytes_per_rank, collective) / self.qps
         n_rails = len(self.keys) // (self.m * self.qps) if self.keys else 0
@@ -242,46 +256,36 @@ class RingCollective:
             env.timeout(0).callbacks.append(now_done)
             return
         self._pathsets()
-        if telemetry is None and on_rail_done is None:
-            self.net.start_flows(self._ps, per_qp, on_done=lambda ev: on_done(ev.value))
-            return
         start = env.now
         qps = self.qps
         per_rail = self.m * qps
-        left_rail = [per_rail] * n_rails
-        left = [n_rails]
+        token = object()
+        left = np.ones(len(self.keys), dtype=bool)
+        rail_left = np.full(n_rails, per_rail, dtype=np.int64)
+        conns = self.conns
 
-        def rail_finished(r: int, t: float) -> None:
+        def each(positions: np.ndarray, t: float) -> None:
+            left[positions] = False
+            if telemetry is not None:
+                for i in positions.tolist():
+                    c = conns[i // qps]
+                    telemetry.qp(op, c.index, i % qps, c.src_rank, c.dst_rank, per_qp, start, t)
             if on_rail_done is not None:
-                on_rail_done(r, t)
-            left[0] -= 1
-            if left[0] == 0:
-                on_done(env.now)
+                rails, counts = np.unique(positions // per_rail, return_counts=True)
+                for r, k in zip(rails.tolist(), counts.tolist(), strict=True):
+                    rail_left[r] -= k
+                    if rail_left[r] == 0:
+                        on_rail_done(r, t)
 
-        if telemetry is None:
-            for r in range(n_rails):
-                self.net.start_flows(
-                    self._rail_pathset(r), per_qp,
-                    on_done=lambda ev, r=r: rail_finished(r, ev.value),
-                )  # fmt: skip
-            return
+        def done(ev) -> None:
+            self._inflight.pop(token, None)
+            on_done(ev.value)
 
-        def qp_done(i: int) -> Callable:
-            c = self.conns[i // qps]
-            r = i // per_rail
-
-            def cb(ev) -> None:
-                telemetry.qp(op, c.index, i % qps, c.src_rank, c.dst_rank, per_qp, start,
-                             ev.value)  # fmt: skip
-                left_rail[r] -= 1
-                if left_rail[r] == 0:
-                    rail_finished(r, env.now)
-
-            return cb
-
-        for i in range(len(self.keys)):
-            telemetry.post(op, i // qps, i % qps, start)
-            self.net.start_flows(self._qp_pathset(i), per_qp, on_done=qp_done(i))
+        if telemetry is not None:
+            for i in range(len(self.keys)):
+                telemetry.post(op, i // qps, i % qps, start)
+        ev = self.net.start_flows(self._ps, per_qp, on_done=done, on_each=each)
+        self._inflight[token] = (self.net.group_flow_ids(ev), left)
 
     def probe(
         self,
@@ -296,16 +300,17 @@ class RingCollective:
         env = self.net.env
         self._pathsets()
         per_rail = self.m * self.qps
-        pending = set()
-        for r in rails:
-            for i in range(r * per_rail, (r + 1) * per_rail):
-                pending.add(i)
-                self.net.start_flows(
-                    self._qp_pathset(i), nbytes, on_done=lambda _e, i=i: pending.discard(i)
-                )
+        pos = np.concatenate([np.arange(r * per_rail, (r + 1) * per_rail) for r in rails])
+        pending = np.ones(pos.size, dtype=bool)
+        ps = self.net.compile_paths([self.routes.links(self.keys[i]) for i in pos.tolist()])
+
+        def each(positions: np.ndarray, _t: float) -> None:
+            pending[positions] = False
+
+        self.net.start_flows(ps, nbytes, on_each=each)
 
         def report(_e) -> None:
-            on_result(sorted((i // self.qps, i % self.qps) for i in pending))
+            on_result(sorted((int(i) // self.qps, int(i) % self.qps) for i in pos[pending]))
 
         env.timeout(timeout_s).callbacks.append(report)
 

@@ -25,14 +25,12 @@ What it models
     * **non-communication slow**: some node enters the collective late: its median lateness
       (entry time minus the median entry of all ranks) exceeds ``late_frac`` of the
       reference iteration time and is the largest of all nodes;
-    * **communication slow**: the median iteration time grew by more than ``gate``, no node
-      is late, so the master asks for QP-level (transport) telemetry for the next
-      ``window`` operations; QPs whose median throughput fell below ``1 - drop`` of their
-      own reference are slow, and for every NIC port (both directions) and switch link the
-      score is the share of its QPs that are slow; the best score (at least
-      ``min_share``, ties by the number of slow QPs) names the component (a NIC port is
-      reported as its NIC). The reference QP throughputs come from one operation recorded
-      at QP level during warm-up.
+    * **communication slow**: the median iteration time grew by more than ``gate`` and no
+      node is late; QPs whose median throughput over the window fell below ``1 - drop``
+      of their own reference (the warm-up operations) are slow, and for every NIC port
+      (both directions) and switch link the score is the share of its QPs that are slow;
+      the best score (at least ``min_share``, ties by the number of slow QPs) names the
+      component (a NIC port is reported as its NIC).
 
     A detection is reported once and carries its time, class and unit
     (``("node", n)``, ``("nic", name)`` or ``("link", (tor, spine))``).
@@ -104,7 +102,6 @@ class Detector:
         self._qps_seen = 0
         self._op_recs: dict[int, list] = defaultdict(list)
         self._qp_hist: dict[tuple[int, int], list] = defaultdict(list)
-        self._qp_from: int | None = None
         self._probing = False
         self.active = False
 
@@ -179,7 +176,7 @@ class Detector:
         if self._ref_iter is None and len(done) > self.p.warmup:
             iters = np.diff(exits[: self.p.warmup + 1])
             self._ref_iter = float(np.median(iters)) if iters.size else None
-            self._ref_rate = self._rates(range(0, self.p.warmup + 1))
+            self._ref_rate = self._rates(range(0, self.p.warmup))
         if self._hang(now):
             return self.detection
         if self._ref_iter is not None and len(done) >= self.p.warmup + self.p.window:
@@ -204,7 +201,9 @@ class Detector:
         if now - self._last_progress() < thr:
             return False
         tel = self.tel
-        silent = sorted(n for n in self.job.nodes if tel.last_seen.get(n, -np.inf) < now - p.silence_s)
+        silent = sorted(
+            n for n in self.job.nodes if tel.last_seen.get(n, -np.inf) < now - p.silence_s
+        )
         if silent:
             self._detect("comm_hang", ("node", silent[0]), silent=len(silent))
             return True
@@ -262,26 +261,19 @@ class Detector:
             if lateness[node] > p.late_frac * self._ref_iter:
                 self._detect("noncomm_slow", ("node", node), lateness_s=lateness[node])
                 return
-        # communication slow: iterations slower, then QPs below their own reference
-        if self._qp_from is None:
-            tail = done[-(p.window + 1) :]
-            ex = [float(np.median([r[2] for r in ops[op]])) for op in tail]
-            cur_iter = float(np.median(np.diff(ex))) if len(ex) > 1 else 0.0
-            if cur_iter > (1.0 + p.gate) * self._ref_iter:
-                self._qp_from = self.job.request_qp_telemetry(p.window)
+        # communication slow: iterations slower, and QPs below their own reference
+        tail = done[-(p.window + 1) :]
+        ex = [float(np.median([r[2] for r in ops[op]])) for op in tail]
+        cur_iter = float(np.median(np.diff(ex))) if len(ex) > 1 else 0.0
+        if cur_iter <= (1.0 + p.gate) * self._ref_iter:
             return
-        have = [op for op in done if self._qp_from <= op < self._qp_from + p.window]
-        if len(have) < p.window:
-            return
-        cur = self._rates(range(self._qp_from, self._qp_from + p.window))
+        cur = self._rates(range(win[0], win[-1] + 1))
         ref = self._ref_rate or {}
         slow = [k for k, r in cur.items() if k in ref and r < (1.0 - p.drop) * ref[k]]
         if slow:
             unit, share = self._localise(slow, list(cur))
             if share >= p.min_share:
                 self._detect("comm_slow", unit, slow_qps=len(slow), share=share)
-                return
-        self._qp_from = None  # nothing conclusive: watch again
 
     def _localise(
         self, bad: list, population: list, level: str = "port"

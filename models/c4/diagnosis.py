@@ -143,8 +143,10 @@ def run_probe(
         detection=det.detection,
         healthy_iter_s=healthy,
         faulty_iter_s=float(np.median(after)) if after else math.nan,
-        hung=job.stalled or (kind is not None and not after and state["fault"] is not None
-                             and state["fault"].is_hang),  # fmt: skip
+        hung=job.stalled
+        or (
+            kind is not None and not after and state["fault"] is not None and state["fault"].is_hang
+        ),  # fmt: skip
     )
 
 

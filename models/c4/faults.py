@@ -24,9 +24,10 @@ What it models
     ============  ===================  ========  ==============================================
 
     Units are named ``("node", node)``, ``("nic", nic)`` and ``("link", (tor, spine))``
-    (a link by its upward edge). Faults that change routes (``port_down``) take effect at
-    the job's next iteration boundary (flows keep their paths within an operation);
-    the others at once.
+    (a link by its upward edge). Every fault takes effect at once; a ``port_down`` is
+    announced to the routing (the bond fails over, QPs in flight move with their
+    remaining bytes), the others are not (a slow or dead link looks alive to the control
+    plane).
 
 What it leaves out
     Silent data corruption, software faults outside the job (storage, scheduler),
@@ -125,7 +126,7 @@ def sample_fault(
 
 
 def inject(fault: Fault, job: TrainingJob) -> None:
-    """Apply ``fault`` to ``job`` and its fabric now (route changes at the next iteration)."""
+    """Apply ``fault`` to ``job`` and its fabric now."""
     fab = job.fabric
     k = fault.kind
     if k == "node_crash":
@@ -138,7 +139,7 @@ def inject(fault: Fault, job: TrainingJob) -> None:
         for e in fab.nic_edges(fault.nic):
             fab.net.set_capacity(fab.lid[e], 0.0)
     elif k == "port_down":
-        job.at_next_iteration(lambda: fab.set_link(*fab.port_edge(fault.nic, fault.port), 0.0))
+        fab.set_link(*fab.port_edge(fault.nic, fault.port), 0.0)
     elif k == "slow_port":
         fab.set_link(*fab.port_edge(fault.nic, fault.port), fault.factor)
     elif k == "slow_link":

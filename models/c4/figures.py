@@ -135,9 +135,9 @@ def failure_timeline(ops: pd.DataFrame, path: Path) -> Path:
         sub = ops[ops["policies.routing"] == pol].sort_values("op")
         ax.step(sub["op"], sub["busbw_GBps"], where="post", color=COLORS.get(pol, "gray"),
                 lw=1.8, label=pol)  # fmt: skip
-    first_after = ops[ops["phase"] == "after"]["op"].min()
+    first_after = ops[ops["phase"].isin(["during", "after"])]["op"].min()
     if pd.notna(first_after):
-        ax.axvline(first_after, color="k", ls="--", lw=0.8, label="uplink fails")
+        ax.axvline(first_after + 0.5, color="k", ls="--", lw=0.8, label="uplink fails")
     rep = ops[ops["phase"] == "repaired"]["op"].min()
     if pd.notna(rep):
         ax.axvline(rep, color="gray", ls=":", lw=0.8, label="uplink repaired")

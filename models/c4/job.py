@@ -20,11 +20,9 @@ What it models
 
 Telemetry
     With a :class:`sim_models.c4.telemetry.Telemetry`, every rank's entry into and exit
-    from every operation is recorded (noise included) and every live node's agent sends a
-    heartbeat every ``heartbeat_s``. QP-level (transport) telemetry, which costs one flow
-    batch per QP, is recorded for the operations in ``qp_window``: operation 1 (a
-    reference) and the operations a detector asks for (:meth:`request_qp_telemetry`).
-    The ring's QPs are posted (and show as outstanding) in every operation.
+    from every operation (a rank leaves when its rail's ring is done) and every QP's
+    transfer are recorded (noise included), and every live node's agent sends a heartbeat
+    every ``heartbeat_s``.
 
 Sizing from a model (:func:`job_from_model`)
     ``compute_s = 6 x params x tokens / (gpus x peak_flops x mfu)`` (the 6-FLOP-per-
@@ -145,8 +143,6 @@ class TrainingJob:
         self.stalled = False
         self._pending: list[Callable[[], None]] = []
         self.running = False
-        #: operations whose QP-level (transport) telemetry is recorded: [from, until)
-        self.qp_window = (1, 2)
 
     # -- ranks ------------------------------------------------------------------------------
     def rank_of(self, position: int, rail: int) -> int:
@@ -181,16 +177,8 @@ class TrainingJob:
             for e in self.fabric.nic_edges(nic):
                 self.fabric.net.set_capacity(self.fabric.lid[e], 0.0)
 
-    def request_qp_telemetry(self, ops: int) -> int:
-        """Record QP-level telemetry for the next ``ops`` operations (the detector asks
-        when operation-level telemetry looks wrong); returns the first such operation."""
-        first = self.iteration + 1
-        self.qp_window = (first, first + ops)
-        return first
-
     def at_next_iteration(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` when the next iteration starts (route-changing faults are applied at
-        operation boundaries: flows keep their paths)."""
+        """Run ``fn`` when the next iteration starts."""
         self._pending.append(fn)
 
     # -- run --------------------------------------------------------------------------------
@@ -252,13 +240,11 @@ class TrainingJob:
                 if n not in self.silent:
                     tel.exit(self.rank_of(pos, g), n, op, t_end)
 
-        lo, hi = self.qp_window
-        qp_tel = tel if tel is not None and lo <= op < hi else None
         call_later(
             env,
             start - t0,
             lambda _e: self.ring.start(
-                spec.grad_bytes, comm_done, op=op, telemetry=qp_tel,
+                spec.grad_bytes, comm_done, op=op, telemetry=tel,
                 on_rail_done=rail_done if tel is not None else None,
             ),
         )  # fmt: skip

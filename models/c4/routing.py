@@ -98,9 +98,7 @@ class PlannedRouting(RoutingPolicy):
             paths = self._nic_paths(src, dst)
             if paths is None:
                 paths = self._router().paths(src, dst)
-            idx = np.array(
-                [[self._eidx[e] for e in path_links(p)] for p in paths], dtype=np.int64
-            )
+            idx = np.array([[self._eidx[e] for e in path_links(p)] for p in paths], dtype=np.int64)
             hit = self._cands[key] = (paths, idx)
         return hit
 

@@ -45,7 +45,9 @@ def test_fluid_ring_matches_closed_form_on_a_balanced_fabric():
     assert busbw_Bps(S, t - lat, m) == pytest.approx(50e9, rel=1e-9)
 
 
-@pytest.mark.parametrize("policy,placement", [(C4PRouting, "contiguous"), (ECMPRouting, "scattered")])
+@pytest.mark.parametrize(
+    "policy,placement", [(C4PRouting, "contiguous"), (ECMPRouting, "scattered")]
+)
 def test_fluid_ring_equals_the_step_synchronous_ring(policy, placement):
     """Scaling every flow of a max-min fluid network by one factor scales every completion
     time by it: the fluid ring equals 2(m-1) synchronous steps of S/m, up to one path
