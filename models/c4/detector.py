@@ -23,11 +23,13 @@ What it models
     Slowness. Over the last ``window`` operations, compared with the reference:
 
     * **non-communication slow**: some node enters the collective late: its median lateness
-      (entry time minus the median entry of all ranks) exceeds ``late_frac`` of the
-      reference iteration time and is the largest of all nodes;
+      (entry time minus the median entry of all ranks) is the largest of all nodes and
+      exceeds both ``late_frac`` of the reference iteration time and ``z`` standard errors
+      of the lateness noise measured during warm-up;
     * **communication slow**: the median iteration time grew by more than ``gate`` and no
       node is late; QPs whose median throughput over the window fell below ``1 - drop``
-      of their own reference (the warm-up operations) are slow, and for every NIC port
+      of their own reference (the warm-up operations), and by more than ``z`` standard
+      errors of the throughput noise measured during warm-up, are slow; for every NIC port
       (both directions) and switch link the score is the share of its QPs that are slow;
       the best score (at least ``min_share``, ties by the number of slow QPs) names the
       component (a NIC port is reported as its NIC).
@@ -61,12 +63,13 @@ from sim.events import call_later
 @dataclass(frozen=True)
 class DetectorParams:
     poll_s: float = 5.0
-    warmup: int = 3
+    warmup: int = 4
     window: int = 5
     hang_factor: float = 5.0
     hang_min_s: float = 10.0
     silence_s: float = 3.0
     late_frac: float = 0.03
+    z: float = 5.0
     gate: float = 0.05
     drop: float = 0.2
     probe_s: float = 1.0
@@ -103,6 +106,8 @@ class Detector:
         self._op_recs: dict[int, list] = defaultdict(list)
         self._qp_hist: dict[tuple[int, int], list] = defaultdict(list)
         self._probing = False
+        self._sd_late = 0.0
+        self._sd_rate = 0.0
         self.active = False
 
     def start(self) -> None:
@@ -177,6 +182,7 @@ class Detector:
             iters = np.diff(exits[: self.p.warmup + 1])
             self._ref_iter = float(np.median(iters)) if iters.size else None
             self._ref_rate = self._rates(range(0, self.p.warmup))
+            self._calibrate(ops, done[: self.p.warmup])
         if self._hang(now):
             return self.detection
         if self._ref_iter is not None and len(done) >= self.p.warmup + self.p.window:
@@ -242,10 +248,9 @@ class Detector:
                 out[k] = float(np.median(v))
         return out
 
-    def _slow(self, ops, done) -> None:
-        p = self.p
-        win = done[-p.window :]
-        # non-communication slow: a node entering late
+    @staticmethod
+    def _node_lateness(ops, win) -> dict[int, list[float]]:
+        """Per node, per operation: median over its ranks of (entry - median entry)."""
         late = defaultdict(list)
         for op in win:
             recs = ops[op]
@@ -255,10 +260,31 @@ class Detector:
                 per_node[node].append(te - med)
             for node, v in per_node.items():
                 late[node].append(float(np.median(v)))
+        return late
+
+    def _calibrate(self, ops, warm) -> None:
+        """Measurement noise seen during warm-up (robust: 1.4826 x median absolute
+        deviation): of a node's lateness per operation, and of a QP's log throughput."""
+        vals = [x for v in self._node_lateness(ops, warm).values() for x in v]
+        self._sd_late = 1.4826 * float(np.median(np.abs(vals))) if vals else 0.0
+        dev = []
+        lo, hi = 0, self.p.warmup
+        for hist in self._qp_hist.values():
+            v = np.log([r for op, r in hist if lo <= op < hi])
+            if v.size > 1:
+                dev.extend(np.abs(v - np.median(v)).tolist())
+        self._sd_rate = 1.4826 * float(np.median(dev)) if dev else 0.0
+
+    def _slow(self, ops, done) -> None:
+        p = self.p
+        win = done[-p.window :]
+        # non-communication slow: a node entering late, beyond noise
+        late = self._node_lateness(ops, win)
         lateness = {n: float(np.median(v)) for n, v in late.items() if len(v) >= len(win) // 2 + 1}
         if lateness:
             node = max(lateness, key=lambda n: (lateness[n], -n))
-            if lateness[node] > p.late_frac * self._ref_iter:
+            noise = p.z * self._sd_late * 1.2533 / np.sqrt(len(win))
+            if lateness[node] > max(p.late_frac * self._ref_iter, noise):
                 self._detect("noncomm_slow", ("node", node), lateness_s=lateness[node])
                 return
         # communication slow: iterations slower, and QPs below their own reference
@@ -269,7 +295,9 @@ class Detector:
             return
         cur = self._rates(range(win[0], win[-1] + 1))
         ref = self._ref_rate or {}
-        slow = [k for k, r in cur.items() if k in ref and r < (1.0 - p.drop) * ref[k]]
+        noise = p.z * self._sd_rate * np.sqrt(1.5708 / len(win) + 1.5708 / p.warmup)
+        cut = min(np.log(1.0 - p.drop), -noise)
+        slow = [k for k, r in cur.items() if k in ref and np.log(r / ref[k]) < cut]
         if slow:
             unit, share = self._localise(slow, list(cur))
             if share >= p.min_share:

@@ -156,3 +156,215 @@ def failure_timeline_single(ops: pd.DataFrame, out_dir: Path) -> Path | None:
     ops = ops.copy()
     ops["policies.routing"] = "this run"
     return failure_timeline(ops, Path(out_dir) / "failure_timeline.png")
+
+
+# -- c4.training -------------------------------------------------------------------------------
+def training_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    ok = ok_rows(table)
+    if ok.empty or "policies.routing" not in ok.columns:
+        return []
+    if "params.comm_share" in ok.columns and ok["params.comm_share"].nunique() > 1:
+        return [speedup_vs_comm_share(ok, out_dir / "speedup_vs_comm_share.png")]
+    return [throughput_by_policy(ok, out_dir / "throughput_by_policy.png")]
+
+
+def speedup_vs_comm_share(ok: pd.DataFrame, path: Path) -> Path:
+    """Job throughput over ECMP's, per routing policy, against the exposed-communication
+    share of an iteration on the ideal fabric."""
+    fig, ax = new_figure(6.5, 4.0)
+    base = ok[ok["policies.routing"] == "ecmp"].groupby("params.comm_share")["iterations_per_s"]
+    base_mean = base.mean()
+    for pol in _ordered(ok["policies.routing"]):
+        if pol == "ecmp":
+            continue
+        sub = ok[ok["policies.routing"] == pol]
+        stats = group_ci(sub.groupby("params.comm_share")["iterations_per_s"])
+        ratio = stats["mean"] / base_mean.reindex(stats.index)
+        err = stats["ci95"] / base_mean.reindex(stats.index)
+        ax.errorbar(stats.index * 100, ratio, yerr=err, marker="o", capsize=3,
+                    color=COLORS.get(pol, "gray"), label=f"{pol} / ecmp")  # fmt: skip
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("exposed communication on the ideal fabric (% of an iteration)")
+    ax.set_ylabel("job throughput relative to ECMP")
+    ax.set_title("Job speedup vs communication share")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def throughput_by_policy(ok: pd.DataFrame, path: Path) -> Path:
+    """Iterations/s per routing policy, relative to the ideal fabric, 95% intervals."""
+    stats = group_ci(ok.groupby("policies.routing")["iterations_per_s"])
+    ideal = stats["mean"].get("ideal", stats["mean"].max())
+    order = _ordered(stats.index)
+    fig, ax = new_figure(5.5, 3.8)
+    ax.bar(order, [stats.loc[p, "mean"] / ideal for p in order],
+           yerr=[stats.loc[p, "ci95"] / ideal for p in order], capsize=4,
+           color=[COLORS.get(p, "gray") for p in order])  # fmt: skip
+    for i, p in enumerate(order):
+        ax.text(i, stats.loc[p, "mean"] / ideal + 0.02, f"{stats.loc[p, 'mean'] / ideal:.2f}",
+                ha="center", fontsize=9)  # fmt: skip
+    ax.set_ylim(0, 1.15)
+    ax.set_ylabel("training throughput / ideal fabric")
+    ax.set_title("Job throughput by routing policy")
+    ax.grid(True, axis="y", alpha=0.3)
+    return save_figure(fig, path)
+
+
+# -- c4.reliability ----------------------------------------------------------------------------
+PHASES = (("lost_work", "lost work (since checkpoint)", "tab:gray"),
+          ("detection", "detection", "tab:red"),
+          ("diagnosis", "diagnosis", "tab:orange"),
+          ("isolation", "isolation", "tab:purple"),
+          ("restart", "restart", "tab:blue"))  # fmt: skip
+DETECTION_ORDER = ("timeout_manual", "c4d")
+
+
+def _fault_bars(ax, row: pd.Series, y: float, unit: float) -> None:
+    """One fault as consecutive bars: lost work before it, then its handling phases."""
+    t = -float(row.get("lost_work_s", 0.0) or 0.0) / unit
+    for key, label, color in PHASES:
+        d = float(row.get(f"{key}_s", 0.0) or 0.0) / unit
+        if d > 0:
+            ax.barh(y, d, left=t, color=color, edgecolor="k", lw=0.3, label=label,
+                    hatch="//" if key == "lost_work" else None)  # fmt: skip
+        t += d
+    ax.text(t, y, f"  {t:.2f} h" if unit == 3600 else f"  {t:.0f}", va="center", fontsize=8)
+
+
+def fault_timeline(faults: pd.DataFrame, cfg, path: Path) -> Path | None:
+    """The first harmful fault of a run, from the work it lost to the restart."""
+    if faults.empty or not faults["harmful"].any():
+        return None
+    row = faults[faults["harmful"]].iloc[0]
+    fig, ax = new_figure(7.0, 2.4)
+    _fault_bars(ax, row, 0, 3600.0)
+    ax.set_yticks([0])
+    ax.set_yticklabels([f"{row['kind']}"])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlabel("hours from the fault")
+    _dedupe_legend(ax)
+    return save_figure(fig, path)
+
+
+def _dedupe_legend(ax) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels, strict=True):
+        seen.setdefault(lab, h)
+    ax.legend(seen.values(), seen.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+
+
+def reliability_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    ok = ok_rows(table)
+    if ok.empty or "policies.detection" not in ok.columns:
+        return []
+    out: list[Path] = []
+    swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1]
+    if not swept:
+        out.append(downtime_breakdown(ok, out_dir / "downtime_breakdown.png"))
+        faults = run_tables(table, out_dir, "faults")
+        if not faults.empty:
+            out.append(fault_timelines(faults, out_dir / "fault_timeline.png"))
+    for c in swept:
+        out.append(downtime_vs_param(ok, c, out_dir / f"downtime_vs_{c[7:]}.png"))
+    return [p for p in out if p is not None]
+
+
+def downtime_breakdown(ok: pd.DataFrame, path: Path) -> Path:
+    """Stacked downtime parts per detection policy (share of wall-clock time), goodput."""
+    pols = [p for p in DETECTION_ORDER if p in set(ok["policies.detection"])] + sorted(
+        set(ok["policies.detection"]) - set(DETECTION_ORDER))
+    fig, ax = new_figure(6.5, 4.0)
+    for i, pol in enumerate(pols):
+        sub = ok[ok["policies.detection"] == pol]
+        bottom = 0.0
+        for key, label, color in PHASES:
+            v = float(sub[f"downtime.{key}_fraction"].mean()) * 100
+            ax.bar(i, v, bottom=bottom, color=color, edgecolor="k", lw=0.3, label=label,
+                   hatch="//" if key == "lost_work" else None)  # fmt: skip
+            bottom += v
+        ci = group_ci(sub.groupby("policies.detection")["downtime_fraction"])["ci95"].iloc[0]
+        ax.errorbar(i, bottom, yerr=ci * 100, color="k", capsize=4)
+        gp = float(sub["goodput"].mean()) * 100
+        ax.text(i, bottom + 1, f"{bottom:.2f}% down\ngoodput {gp:.1f}%", ha="center", fontsize=8)
+    ax.set_xticks(range(len(pols)))
+    ax.set_xticklabels(pols)
+    ax.set_ylabel("error-induced downtime (% of wall-clock time)")
+    ax.set_title("A month of a 512-GPU job: where the time goes")
+    ax.set_ylim(0, max(5.0, ax.get_ylim()[1] * 1.15))
+    _dedupe_legend(ax)
+    return save_figure(fig, path)
+
+
+def fault_timelines(faults: pd.DataFrame, path: Path) -> Path | None:
+    """The first harmful fault of one run per detection policy, phase by phase."""
+    faults = faults[faults["harmful"]]
+    if faults.empty:
+        return None
+    pols = [p for p in DETECTION_ORDER if p in set(faults["policies.detection"])]
+    fig, ax = new_figure(7.5, 1.2 + 0.6 * len(pols))
+    for i, pol in enumerate(pols):
+        sub = faults[faults["policies.detection"] == pol]
+        first_run = sub["run_id"].iloc[0]
+        row = sub[sub["run_id"] == first_run].iloc[0]
+        _fault_bars(ax, row, i, 3600.0)
+    ax.set_yticks(range(len(pols)))
+    ax.set_yticklabels([f"{p}" for p in pols])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlabel("hours from the fault (lost work drawn before it)")
+    ax.set_title("One fault from injection to restart")
+    _dedupe_legend(ax)
+    return save_figure(fig, path)
+
+
+def downtime_vs_param(ok: pd.DataFrame, col: str, path: Path) -> Path:
+    """Downtime fraction against a swept parameter, per detection policy."""
+    fig, ax = new_figure(6.5, 4.0)
+    pols = sorted(set(ok["policies.detection"]), key=lambda p: (p not in DETECTION_ORDER, p))
+    for pol in pols:
+        sub = ok[ok["policies.detection"] == pol]
+        stats = group_ci(sub.groupby(col)["downtime_fraction"])
+        x = stats.index.to_numpy(dtype=float)
+        ax.errorbar(x / 3600 if col.endswith("_s") else x, stats["mean"] * 100,
+                    yerr=stats["ci95"] * 100, marker="o", capsize=3, label=pol)  # fmt: skip
+    name = col.removeprefix("params.")
+    ax.set_xlabel(name.replace("_s", " (h)") if col.endswith("_s") else name)
+    ax.set_ylabel("error-induced downtime (%)")
+    ax.set_title(f"Downtime vs {name}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+# -- c4.detector -------------------------------------------------------------------------------
+def detector_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    ok = ok_rows(table)
+    if ok.empty or "params.noise" not in ok.columns or ok["params.noise"].nunique() < 2:
+        return []
+    return [detector_vs_noise(ok, out_dir / "detector_vs_noise.png")]
+
+
+def detector_vs_noise(ok: pd.DataFrame, path: Path) -> Path:
+    """Precision and recall of localisation, and the median detection delay, vs noise."""
+    fig, ax = new_figure(6.5, 4.0)
+    for col, label, color in (("precision", "precision", "tab:blue"),
+                              ("recall", "recall", "tab:green"),
+                              ("false_alarm_rate", "false-alarm rate (healthy runs)", "tab:red")):  # fmt: skip
+        stats = group_ci(ok.groupby("params.noise")[col])
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["ci95"], marker="o", capsize=3,
+                    color=color, label=label)  # fmt: skip
+    ax.set_xlabel("telemetry noise (log-sd of throughput; timestamp sd / compute time)")
+    ax.set_ylabel("fraction")
+    ax.set_ylim(-0.02, 1.05)
+    ax.grid(True, alpha=0.3)
+    ax2 = ax.twinx()
+    stats = group_ci(ok.groupby("params.noise")["detect_s.median"])
+    ax2.plot(stats.index, stats["mean"], "k--", marker="s", ms=4, label="median detection delay")
+    ax2.set_ylabel("median detection delay (s)")
+    ax2.set_ylim(bottom=0)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left")
+    ax.set_title("C4D localisation against telemetry noise")
+    return save_figure(fig, path)

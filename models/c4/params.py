@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sim_models.c4.fabric import FabricSpec
 
 from sim.model import Params
@@ -54,3 +54,58 @@ class FabricParams(Params):
             tor_pairs_per_pod=self.tor_pairs_per_pod,
             oversubscription=self.oversubscription,
         ).check()
+
+
+class JobParams(Params):
+    """A data-parallel job with 8-way tensor parallelism (:mod:`sim_models.c4.job`),
+    sized from its model or given directly."""
+
+    gpus: int = Field(512, ge=16, le=8 * MAX_NODES, description="GPUs per job (multiple of 8)")
+    model_params: float = Field(22e9, ge=1e6, le=1e13, description="parameters of the model")
+    tokens_per_iteration: float = Field(
+        4194304.0, ge=1.0, le=1e9, description="global batch in tokens per iteration"
+    )
+    seq_len: int = Field(4096, ge=1, le=1_048_576, description="tokens per sample")
+    mfu: float = Field(0.40, gt=0.0, le=1.0, description="model FLOPs utilization")
+    gpu: str = Field("h800", description="GPU from the hw catalog (bf16 peak)")
+    overlap: float = Field(0.0, ge=0.0, le=1.0, description="share of compute the all-reduce may overlap")
+    compute_s: float | None = Field(
+        None, ge=0.0, le=1e5, description="compute per iteration (overrides the model sizing)"
+    )
+    grad_bytes: float | None = Field(
+        None, ge=0.0, le=1e12, description="gradient bytes per GPU (overrides the sizing)"
+    )
+    comm_share: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="set compute so exposed comm is this share of an ideal-fabric iteration",
+    )  # fmt: skip
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, v: str) -> str:
+        from sim_models.hw.catalog import GPUS
+
+        if v.strip().lower() not in GPUS:
+            raise ValueError(f"unknown GPU {v!r}; known: {', '.join(sorted(GPUS))}")
+        return v.strip().lower()
+
+    def job_spec(self, qps: int, port_Bps: float, ports: int = 2):
+        """The :class:`sim_models.c4.job.JobSpec` of these params."""
+        from sim_models.c4.job import JobSpec, job_from_model
+        from sim_models.hw.catalog import gpu
+
+        if self.gpus % 8:
+            raise ValueError(f"gpus must be a multiple of 8, got {self.gpus}")
+        spec = job_from_model(
+            self.model_params, self.gpus, self.tokens_per_iteration,
+            gpu(self.gpu).peak("bf16"), self.mfu, seq_len=self.seq_len, overlap=self.overlap,
+            qps=qps,
+        )  # fmt: skip
+        grad = self.grad_bytes if self.grad_bytes is not None else spec.grad_bytes
+        compute = self.compute_s if self.compute_s is not None else spec.compute_s
+        if self.comm_share is not None:
+            m = self.gpus // 8
+            t_comm = 2.0 * (m - 1) / m * grad / (ports * port_Bps)
+            s, w = self.comm_share, self.overlap
+            compute = t_comm * (1.0 - s) / (s + w - s * w)
+        return JobSpec(compute, grad, self.overlap, qps, spec.samples_per_iteration).check()
