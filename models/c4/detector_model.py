@@ -134,4 +134,3 @@ class DetectorModel(Model):
         from sim_models.c4 import figures
 
         return figures.detector_sweep_figures(table, Path(out_dir))
-

@@ -260,21 +260,23 @@ def reliability_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     if ok.empty or "policies.detection" not in ok.columns:
         return []
     out: list[Path] = []
-    swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1]
+    swept = [c for c in ok.columns
+             if (c.startswith("params.") or ".params." in c) and ok[c].nunique() > 1]  # fmt: skip
     if not swept:
         out.append(downtime_breakdown(ok, out_dir / "downtime_breakdown.png"))
         faults = run_tables(table, out_dir, "faults")
         if not faults.empty:
             out.append(fault_timelines(faults, out_dir / "fault_timeline.png"))
     for c in swept:
-        out.append(downtime_vs_param(ok, c, out_dir / f"downtime_vs_{c[7:]}.png"))
+        out.append(downtime_vs_param(ok, c, out_dir / f"downtime_vs_{c.split('.')[-1]}.png"))
     return [p for p in out if p is not None]
 
 
 def downtime_breakdown(ok: pd.DataFrame, path: Path) -> Path:
     """Stacked downtime parts per detection policy (share of wall-clock time), goodput."""
     pols = [p for p in DETECTION_ORDER if p in set(ok["policies.detection"])] + sorted(
-        set(ok["policies.detection"]) - set(DETECTION_ORDER))
+        set(ok["policies.detection"]) - set(DETECTION_ORDER)
+    )
     fig, ax = new_figure(6.5, 4.0)
     for i, pol in enumerate(pols):
         sub = ok[ok["policies.detection"] == pol]
@@ -328,8 +330,8 @@ def downtime_vs_param(ok: pd.DataFrame, col: str, path: Path) -> Path:
         x = stats.index.to_numpy(dtype=float)
         ax.errorbar(x / 3600 if col.endswith("_s") else x, stats["mean"] * 100,
                     yerr=stats["ci95"] * 100, marker="o", capsize=3, label=pol)  # fmt: skip
-    name = col.removeprefix("params.")
-    ax.set_xlabel(name.replace("_s", " (h)") if col.endswith("_s") else name)
+    name = col.split(".")[-1]
+    ax.set_xlabel(name.removesuffix("_s") + " (h)" if col.endswith("_s") else name)
     ax.set_ylabel("error-induced downtime (%)")
     ax.set_title(f"Downtime vs {name}")
     ax.grid(True, alpha=0.3)

@@ -68,7 +68,9 @@ class JobParams(Params):
     seq_len: int = Field(4096, ge=1, le=1_048_576, description="tokens per sample")
     mfu: float = Field(0.40, gt=0.0, le=1.0, description="model FLOPs utilization")
     gpu: str = Field("h800", description="GPU from the hw catalog (bf16 peak)")
-    overlap: float = Field(0.0, ge=0.0, le=1.0, description="share of compute the all-reduce may overlap")
+    overlap: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of compute the all-reduce may overlap"
+    )
     compute_s: float | None = Field(
         None, ge=0.0, le=1e5, description="compute per iteration (overrides the model sizing)"
     )

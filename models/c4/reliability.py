@@ -62,6 +62,8 @@ class LifetimeConfig:
     ckpt_interval_s: float
     ckpt_cost_s: float
     restart_s: float
+    #: one fault at this time (of the only kind with weight) instead of a Poisson stream
+    fault_at_s: float | None = None
 
     def check(self) -> LifetimeConfig:
         if self.horizon_s <= 0 or self.rate_per_s < 0:
@@ -144,8 +146,12 @@ class Lifetime:
         def left() -> float:
             return max(H - env.now, 0.0)
 
+        single = c.fault_at_s
         while env.now < H:
-            ttf = self.rng.exponential(1.0 / c.rate_per_s) if c.rate_per_s > 0 else math.inf
+            if single is not None:
+                ttf, single = max(single - env.now, 0.0), math.inf
+            else:
+                ttf = self.rng.exponential(1.0 / c.rate_per_s) if c.rate_per_s > 0 else math.inf
             dt = min(ttf, left())
             self._advance(dt)
             yield env.timeout(dt)

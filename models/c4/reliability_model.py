@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,21 @@ class ReliabilityModel(Model):
         restart_s: float = Field(900.0, ge=0.0, le=86400.0, description="re-initialisation")
         noise_rel: float = Field(0.05, ge=0.0, le=2.0, description="telemetry: log-sd of rates")
         noise_s: float = Field(0.005, ge=0.0, le=60.0, description="telemetry: timestamp sd")
+        single_fault: (
+            Literal[
+                "gpu_hang",
+                "node_crash",
+                "nic_down",
+                "port_down",
+                "slow_gpu",
+                "slow_port",
+                "slow_link",
+            ]
+            | None
+        ) = Field(None, description="inject exactly one fault of this kind, no others")
+        single_fault_at_h: float = Field(
+            1.5, ge=0.0, le=87600.0, description="when the single fault happens (hours)"
+        )
 
         @model_validator(mode="after")
         def _check(self):
@@ -119,6 +135,14 @@ class ReliabilityModel(Model):
         if interval is None:
             interval = young_daly_interval(p.ckpt_cost_s, mtbf) if math.isfinite(mtbf) else 86400.0
         self.mtbf_s = mtbf
+        if p.single_fault is not None:
+            kinds = (*INTERRUPTIONS, *SLOWS)
+            one = [1.0 if k == p.single_fault else 0.0 for k in kinds]
+            interval = p.ckpt_interval_s or (
+                young_daly_interval(p.ckpt_cost_s, mtbf) if math.isfinite(mtbf) else 3600.0
+            )
+            return LifetimeConfig(p.days * DAY, 0.0, kinds, one, interval, p.ckpt_cost_s,
+                                  p.restart_s, fault_at_s=p.single_fault_at_h * 3600.0)  # fmt: skip
         return LifetimeConfig(p.days * DAY, rate, (*INTERRUPTIONS, *SLOWS),
                               weights if rate > 0 else [1.0] * 7, interval, p.ckpt_cost_s,
                               p.restart_s)  # fmt: skip
@@ -163,7 +187,9 @@ class ReliabilityModel(Model):
             out["detect_s.mean"] = float(harmful["detection_s"].mean())
             c4d = harmful[harmful["detected_by"] == "c4d"]
             out["c4d_correct_fraction"] = (
-                float((c4d["correct"] & (c4d["wrong_rounds"] == 0)).mean()) if len(c4d) else math.nan
+                float((c4d["correct"] & (c4d["wrong_rounds"] == 0)).mean())
+                if len(c4d)
+                else math.nan
             )
         else:
             out["detect_s.median"] = out["detect_s.mean"] = math.nan
