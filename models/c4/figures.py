@@ -54,8 +54,11 @@ def allreduce_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     if not draws.empty and draws["params.gpus"].nunique() > 1:
         out.append(busbw_distribution(draws, out_dir / "busbw_distribution.png"))
     ports = run_tables(table, out_dir, "ports")
-    if not ports.empty and draws["params.gpus"].nunique() == 1:
-        out.append(port_balance(ports, out_dir / "port_balance.png"))
+    if not ports.empty:
+        big = ports[ports["params.gpus"] == ports["params.gpus"].max()]
+        if "params.qps" in big.columns and big["params.qps"].nunique() > 1:
+            big = big[big["params.qps"] == 2] if (big["params.qps"] == 2).any() else big
+        out.append(port_balance(big, out_dir / "port_balance.png"))
     extra = [c for c in ("params.qps", "params.oversubscription", "params.placement")
              if c in table.columns and ok_rows(table)[c].nunique() > 1]  # fmt: skip
     for c in extra:
@@ -97,7 +100,8 @@ def busbw_distribution(draws: pd.DataFrame, path: Path) -> Path:
 
 
 def port_balance(ports: pd.DataFrame, path: Path) -> Path:
-    """Share of each NIC's traffic on port 0, per policy (histogram over NICs)."""
+    """Share of each NIC's traffic on port 0, per policy (histogram over NICs), from the
+    first draw of each run."""
     fig, ax = new_figure(6.5, 4.0)
     bins = np.linspace(0, 1, 21)
     for pol in _ordered(ports["policies.routing"]):
@@ -107,7 +111,8 @@ def port_balance(ports: pd.DataFrame, path: Path) -> Path:
                     label=f"{pol} ({len(s)} NICs)")  # fmt: skip
     ax.set_xlabel("share of a NIC's sent bytes on port 0")
     ax.set_ylabel("NICs")
-    ax.set_title("Traffic per bonded port: bond hash vs C4P")
+    n = int(ports["params.gpus"].max()) if "params.gpus" in ports.columns else 0
+    ax.set_title(f"Traffic per bonded port, {n} GPUs: bond hash vs C4P")
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
     return save_figure(fig, path)
@@ -163,8 +168,13 @@ def training_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     ok = ok_rows(table)
     if ok.empty or "policies.routing" not in ok.columns:
         return []
+    out = []
     if "params.comm_share" in ok.columns and ok["params.comm_share"].nunique() > 1:
-        return [speedup_vs_comm_share(ok, out_dir / "speedup_vs_comm_share.png")]
+        out.append(speedup_vs_comm_share(ok, out_dir / "speedup_vs_comm_share.png"))
+        natural = ok[ok["params.comm_share"].isna()]
+        if not natural.empty:
+            out.append(throughput_by_policy(natural, out_dir / "throughput_by_policy.png"))
+        return out
     return [throughput_by_policy(ok, out_dir / "throughput_by_policy.png")]
 
 
@@ -172,8 +182,17 @@ def speedup_vs_comm_share(ok: pd.DataFrame, path: Path) -> Path:
     """Job throughput over ECMP's, per routing policy, against the exposed-communication
     share of an iteration on the ideal fabric."""
     fig, ax = new_figure(6.5, 4.0)
+    natural = ok[ok["params.comm_share"].isna()]
+    ok = ok[ok["params.comm_share"].notna()]
     base = ok[ok["policies.routing"] == "ecmp"].groupby("params.comm_share")["iterations_per_s"]
     base_mean = base.mean()
+    if not natural.empty:  # the job sized from its model, at its own exposed share
+        by = natural.groupby("policies.routing")
+        share = float(by["exposed_comm_share"].mean().get("ideal", np.nan))
+        rate = by["iterations_per_s"].mean()
+        if "ecmp" in rate and "c4p" in rate and np.isfinite(share):
+            ax.plot(share * 100, rate["c4p"] / rate["ecmp"], "*", ms=12, color="k",
+                    label="22B job (sized from its model)")  # fmt: skip
     for pol in _ordered(ok["policies.routing"]):
         if pol == "ecmp":
             continue
@@ -206,7 +225,7 @@ def throughput_by_policy(ok: pd.DataFrame, path: Path) -> Path:
                 ha="center", fontsize=9)  # fmt: skip
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("training throughput / ideal fabric")
-    ax.set_title("Job throughput by routing policy")
+    ax.set_title("The 22B job on 512 GPUs: throughput by routing policy")
     ax.grid(True, axis="y", alpha=0.3)
     return save_figure(fig, path)
 
@@ -267,8 +286,13 @@ def reliability_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         faults = run_tables(table, out_dir, "faults")
         if not faults.empty:
             out.append(fault_timelines(faults, out_dir / "fault_timeline.png"))
-    for c in swept:
-        out.append(downtime_vs_param(ok, c, out_dir / f"downtime_vs_{c.split('.')[-1]}.png"))
+    if len(swept) == 2:
+        x = next((c for c in swept if ".params." in c), swept[0])
+        lines = next(c for c in swept if c != x)
+        out.append(downtime_vs_param(ok, x, out_dir / "downtime_sensitivity.png", lines=lines))
+    elif swept:
+        for c in swept:
+            out.append(downtime_vs_param(ok, c, out_dir / f"downtime_vs_{c.split('.')[-1]}.png"))
     return [p for p in out if p is not None]
 
 
@@ -305,14 +329,21 @@ def fault_timelines(faults: pd.DataFrame, path: Path) -> Path | None:
     if faults.empty:
         return None
     pols = [p for p in DETECTION_ORDER if p in set(faults["policies.detection"])]
+    # the same kind of fault for every policy: the most common kind they all met
+    kinds = faults.groupby("kind")["policies.detection"].nunique()
+    common = kinds[kinds == len(pols)].index
+    kind = (
+        faults[faults["kind"].isin(common)]["kind"].value_counts().index[0] if len(common) else None
+    )
     fig, ax = new_figure(7.5, 1.2 + 0.6 * len(pols))
     for i, pol in enumerate(pols):
         sub = faults[faults["policies.detection"] == pol]
-        first_run = sub["run_id"].iloc[0]
-        row = sub[sub["run_id"] == first_run].iloc[0]
+        if kind is not None:
+            sub = sub[sub["kind"] == kind]
+        row = sub.iloc[0]
         _fault_bars(ax, row, i, 3600.0)
     ax.set_yticks(range(len(pols)))
-    ax.set_yticklabels([f"{p}" for p in pols])
+    ax.set_yticklabels([f"{p}\n({kind or 'first fault'})" for p in pols], fontsize=8)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel("hours from the fault (lost work drawn before it)")
     ax.set_title("One fault from injection to restart")
@@ -320,16 +351,20 @@ def fault_timelines(faults: pd.DataFrame, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
-def downtime_vs_param(ok: pd.DataFrame, col: str, path: Path) -> Path:
-    """Downtime fraction against a swept parameter, per detection policy."""
+def downtime_vs_param(ok: pd.DataFrame, col: str, path: Path, lines: str | None = None) -> Path:
+    """Downtime fraction against a swept parameter, one line per detection policy (or
+    per value of ``lines``), with the published 31.19% and 1.16% for reference."""
     fig, ax = new_figure(6.5, 4.0)
-    pols = sorted(set(ok["policies.detection"]), key=lambda p: (p not in DETECTION_ORDER, p))
-    for pol in pols:
-        sub = ok[ok["policies.detection"] == pol]
+    key = lines or "policies.detection"
+    for val in sorted(set(ok[key]), key=str):
+        sub = ok[ok[key] == val]
         stats = group_ci(sub.groupby(col)["downtime_fraction"])
         x = stats.index.to_numpy(dtype=float)
+        label = f"{key.split('.')[-1]} = {val}" if lines else str(val)
         ax.errorbar(x / 3600 if col.endswith("_s") else x, stats["mean"] * 100,
-                    yerr=stats["ci95"] * 100, marker="o", capsize=3, label=pol)  # fmt: skip
+                    yerr=stats["ci95"] * 100, marker="o", capsize=3, label=label)  # fmt: skip
+    ax.axhline(31.19, color="k", ls=":", lw=0.8, label="published, before C4D (31.19%)")
+    ax.axhline(1.16, color="gray", ls=":", lw=0.8, label="published, with C4D (1.16%)")
     name = col.split(".")[-1]
     ax.set_xlabel(name.removesuffix("_s") + " (h)" if col.endswith("_s") else name)
     ax.set_ylabel("error-induced downtime (%)")
