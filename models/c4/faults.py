@@ -102,7 +102,8 @@ def sample_fault(
     used_uplinks: Sequence[tuple[str, str]] = (),
 ) -> Fault:
     """A fault of ``kind`` at a uniformly random place of ``job`` (a ``slow_link`` on one
-    of ``used_uplinks``, the ToR uplinks the job's routes cross, when there are any)."""
+    of ``used_uplinks``, the ToR uplinks the job's routes cross, when there are any; on a
+    fabric without uplinks it becomes a ``slow_port``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
     fab = job.fabric
@@ -121,6 +122,8 @@ def sample_fault(
     if kind == "slow_port":
         return Fault(kind, node=node, nic=nic, port=port, factor=slow_port_factor)
     links = sorted(set(used_uplinks)) or sorted(fab.uplinks())
+    if not links:  # a single ToR pair has no uplinks: the slow link is a NIC's cable
+        return Fault("slow_port", node=node, nic=nic, port=port, factor=slow_link_factor)
     link = links[int(rng.integers(len(links)))]
     return Fault(kind, link=tuple(link), factor=slow_link_factor)
 
