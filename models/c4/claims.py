@@ -47,9 +47,9 @@ def busbw_ratio(oc: Outcome) -> float:
 
 
 def ecmp_gap(oc: Outcome) -> float:
-    """The 22B job: the runs sized from the model (``comm_share`` null)."""
-    ecmp = _mean(oc, "iterations_per_s", comm_share=None, routing="ecmp")
-    return 1.0 - ecmp / _mean(oc, "iterations_per_s", comm_share=None, routing="ideal")
+    """The 22B job: the runs sized from the model (``comm_share`` 0)."""
+    ecmp = _mean(oc, "iterations_per_s", comm_share=0.0, routing="ecmp")
+    return 1.0 - ecmp / _mean(oc, "iterations_per_s", comm_share=0.0, routing="ideal")
 
 
 MODERATE_SHARE = 0.2  # exposed communication on the ideal fabric (NOTES.md: assumption)

@@ -171,7 +171,7 @@ def training_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     out = []
     if "params.comm_share" in ok.columns and ok["params.comm_share"].nunique() > 1:
         out.append(speedup_vs_comm_share(ok, out_dir / "speedup_vs_comm_share.png"))
-        natural = ok[ok["params.comm_share"].isna()]
+        natural = ok[ok["params.comm_share"].fillna(0.0) == 0.0]
         if not natural.empty:
             out.append(throughput_by_policy(natural, out_dir / "throughput_by_policy.png"))
         return out
@@ -182,8 +182,8 @@ def speedup_vs_comm_share(ok: pd.DataFrame, path: Path) -> Path:
     """Job throughput over ECMP's, per routing policy, against the exposed-communication
     share of an iteration on the ideal fabric."""
     fig, ax = new_figure(6.5, 4.0)
-    natural = ok[ok["params.comm_share"].isna()]
-    ok = ok[ok["params.comm_share"].notna()]
+    natural = ok[ok["params.comm_share"].fillna(0.0) == 0.0]
+    ok = ok[ok["params.comm_share"].fillna(0.0) > 0.0]
     base = ok[ok["policies.routing"] == "ecmp"].groupby("params.comm_share")["iterations_per_s"]
     base_mean = base.mean()
     if not natural.empty:  # the job sized from its model, at its own exposed share

@@ -78,8 +78,9 @@ class JobParams(Params):
         None, ge=0.0, le=1e12, description="gradient bytes per GPU (overrides the sizing)"
     )
     comm_share: float | None = Field(
-        None, gt=0.0, lt=1.0,
-        description="set compute so exposed comm is this share of an ideal-fabric iteration",
+        None, ge=0.0, lt=1.0,
+        description="set compute so exposed comm is this share of an ideal-fabric iteration "
+        "(0 or null: size the job from its model)",
     )  # fmt: skip
 
     @field_validator("gpu")
@@ -105,7 +106,7 @@ class JobParams(Params):
         )  # fmt: skip
         grad = self.grad_bytes if self.grad_bytes is not None else spec.grad_bytes
         compute = self.compute_s if self.compute_s is not None else spec.compute_s
-        if self.comm_share is not None:
+        if self.comm_share:
             m = self.gpus // 8
             t_comm = 2.0 * (m - 1) / m * grad / (ports * port_Bps)
             s, w = self.comm_share, self.overlap
