@@ -193,6 +193,7 @@ PAPER = register_paper(
             "isolated",
             "sensitivity_overhead",
             "sensitivity_skew",
+            "sensitivity_estimator",
         ],
         claims=_claims(),
     )

@@ -41,19 +41,24 @@ import numpy as np
 from .jobs import JobGroupSpec, QuerySpec
 from .partitioning import scan_task_sizes
 
+#: Calibrated assumptions (see calibration.py and NOTES.md section 8).
+TASK_OVERHEAD_S = 0.0237
+DRIVER_GAP_S = 0.087
+SKEW_SIGMA = 0.616
+
 
 @dataclass(frozen=True)
 class ClusterConfig:
     """The cluster's parameters (see :class:`sim_models.spark.model.SparkCluster.Params`)."""
 
     cores: int = 32
-    task_overhead_s: float = 0.025
+    task_overhead_s: float = TASK_OVERHEAD_S
     listing_tasks: int = 263
     listing_task_s: float | None = None
-    driver_gap_s: float = 0.25
+    driver_gap_s: float = DRIVER_GAP_S
     result_stage: bool = True
     result_work_core_s: float = 0.0
-    skew_sigma: float = 0.6
+    skew_sigma: float = SKEW_SIGMA
     task_cv: float = 0.1
     min_partitions: int | None = None
     partitioner: str = "oracle"

@@ -10,6 +10,14 @@ runs.
     nominal runtime) gets that; a job of a known class gets the class's pre-measured
     executor time (loop20 1.523 s, loop100 26.926 s, loop500 57.115 s, loop1000 131.115 s);
     anything else 1 s (``DEFAULT_STAGE_RUNTIME``).
+``miss_probability`` (both estimators)
+    The artifact's estimator learns of a stage from Spark's asynchronous listener bus, on
+    which the stage's submission is posted just before its task set reaches the scheduler;
+    a stage not registered yet gets the default 1,000 ms, and no job (UWFQ then treats it as
+    a one-stage job, T-FIFO gives it the invalid job id -1). How often that happened in the
+    paper's runs is unknown [U]; the model's default is never (0), and
+    ``experiments/uwfq/sensitivity_estimator.yaml`` shows what a missed registration does.
+
 ``historic``
     The running mean of the measured executor time (sum of task durations) of the finished
     jobs of the same class; before the first one finishes, ``default_core_s`` (the
@@ -31,16 +39,38 @@ DOMAIN = "spark.estimator"
 
 
 class Estimator(Policy):
-    """Base: ``estimate(spec)`` in core-seconds; ``observe(spec, measured)`` after a job."""
+    """Base: ``estimate(spec)`` in core-seconds; ``observe(spec, measured)`` after a job;
+    ``stage_lookup(spec)``: the estimate a scheduler gets when a stage is submitted, or
+    ``None`` when the stage is not registered yet (probability ``miss_probability``)."""
 
     def estimate(self, spec: JobGroupSpec) -> float:
         raise NotImplementedError
+
+    def stage_lookup(self, spec: JobGroupSpec, kind: str = "") -> float | None:
+        p = getattr(self.params, "miss_probability", 0.0)
+        kinds = getattr(self.params, "miss_stages", "all")
+        if p > 0 and (kinds == "all" or kind == kinds):
+            rng = getattr(self, "_miss_rng", None)
+            if rng is None:
+                rng = self._miss_rng = self.scope.rng("miss")
+            if rng.random() < p:
+                return None
+        return self.estimate(spec)
 
     def observe(self, spec: JobGroupSpec, measured_core_s: float) -> None:
         pass
 
 
-class OracleParams(Params):
+class _MissParams(Params):
+    miss_probability: float = Field(
+        0.0, ge=0, le=1, description="chance a stage is not registered when scheduled [A]"
+    )
+    miss_stages: Literal["all", "listing"] = Field(
+        "all", description="which stages can miss: all, or only the file-listing ones"
+    )
+
+
+class OracleParams(_MissParams):
     unknown_core_s: float = Field(
         DEFAULT_ESTIMATE_CORE_S, gt=0, le=1e9, description="estimate for an unknown class"
     )
@@ -65,7 +95,7 @@ class Oracle(Estimator):
         return oracle_estimate(spec, self.params.unknown_core_s)
 
 
-class HistoricParams(Params):
+class HistoricParams(_MissParams):
     default_core_s: float = Field(
         DEFAULT_ESTIMATE_CORE_S, gt=0, le=1e9, description="estimate before any job finished"
     )

@@ -48,17 +48,12 @@ from sim.model import Model, Params, Slot
 from sim.registry import get_policy, model
 from sim.workload import ArrivalFeed
 
-from .cluster import Cluster, ClusterConfig, GroupRun
+from .cluster import DRIVER_GAP_S, SKEW_SIGMA, TASK_OVERHEAD_S, Cluster, ClusterConfig, GroupRun
 from .estimators import DOMAIN as ESTIMATOR_DOMAIN
 from .jobs import JobGroupSpec, QuerySpec
 from .metrics import fairness, job_metrics
 from .schedulers import DOMAIN as SCHEDULER_DOMAIN
 from .workloads import Plan, SparkWorkload, Stream
-
-#: Calibrated defaults (see calibration.py and NOTES.md).
-TASK_OVERHEAD_S = 0.025
-DRIVER_GAP_S = 0.25
-SKEW_SIGMA = 0.6
 
 JOB_COLUMNS = ["user", "key", "job_class", "stream", "submit_s", "end_s", "rt_s",
                "estimate_core_s", "work_core_s", "busy_core_s", "queries", "tasks"]  # fmt: skip

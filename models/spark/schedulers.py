@@ -47,9 +47,12 @@ from sim.model import Params, Policy
 from sim.registry import policy
 
 from .java_random import objects_hash, to_int32
+from .jobs import DEFAULT_ESTIMATE_CORE_S
 from .virtual_time import StageFairQueue, UserFairQueue
 
 DOMAIN = "spark.scheduler"
+#: the job id an unregistered stage gets (``JobRuntime.JOB_INVALID_ID``; value assumed [U])
+INVALID_JOB_ID = -1
 
 
 # -- Spark's FAIR comparator -------------------------------------------------------------
@@ -381,11 +384,14 @@ class CFQ(SparkScheduler):
 
     def stage_size(self, ts) -> float:
         spec = ts.group.spec
+        estimate = self.cluster.estimator.stage_lookup(spec, ts.kind)
+        if estimate is None:  # not registered yet: the artifact's default
+            return DEFAULT_ESTIMATE_CORE_S
         if ts.kind == "result":
             return self.params.final_stage_core_s
         if ts.kind == "listing" and spec.runtime_hint_core_s is None:
             return self.params.listing_stage_core_s
-        return self.cluster.estimator.estimate(spec)
+        return estimate
 
     def stage_submitted(self, ts, now):
         ts.deadline = self.vq.submit(ts.stage_id, self.stage_size(ts), now)
@@ -410,8 +416,12 @@ class UWFQ(SparkScheduler):
 
     def stage_submitted(self, ts, now):
         group = ts.group
-        size = self.cluster.estimator.estimate(group.spec)
-        self.vq.submit(group.spec.user, group.index, size, ts, now)
+        size = self.cluster.estimator.stage_lookup(group.spec, ts.kind)
+        if size is None:  # not registered yet: a one-stage job of the default size
+            key, size = ("stage", ts.stage_id), DEFAULT_ESTIMATE_CORE_S
+        else:
+            key = group.index
+        self.vq.submit(group.spec.user, key, size, ts, now)
         self.queue.touch()  # the user's other stamps may have moved: re-sort
         self.queue.add(ts)
 
@@ -421,10 +431,11 @@ class TrueFIFO(SparkScheduler):
     paper_name = "T-Fifo"
 
     def make_queue(self):
-        return StaticQueue(lambda ts: (ts.group.index, ts.seq))
+        return StaticQueue(lambda ts: (ts.priority, ts.seq))
 
     def stage_submitted(self, ts, now):
-        ts.priority = ts.group.index
+        known = self.cluster.estimator.stage_lookup(ts.group.spec, ts.kind) is not None
+        ts.priority = ts.group.index if known else INVALID_JOB_ID
         self.queue.add(ts)
 
 
