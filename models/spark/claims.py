@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sim.reproduce import Claim, Outcome, Paper, register_paper
 from sim.stats import ok_rows
 
@@ -70,6 +72,66 @@ DRIVERS = {
 }
 
 
+#: Why a simulated value may land far (> 25%) from the measured one: the assumption or the
+#: unmodelled effect that drives it, keyed by (scenarios, policies, metric); ``None`` = any.
+DEVIATIONS: list[tuple[tuple | None, tuple | None, str | None, str]] = [
+    (
+        None,
+        None,
+        "dvr",
+        "DVR is the mean lateness against a single UJF run, small and noise-dominated: it "
+        "grows with run-to-run noise, which the model has less of (task_cv = 0.1 [A], "
+        "arrival times replayed exactly) than the measured cluster; see sensitivity_noise",
+    ),
+    (
+        ("s4_4_super_small",),
+        ("cfq", "cfq_p"),
+        None,
+        "measured CFQ (and the other CUSTOM-mode schedulers) ran scenario 4 in 50.8 s against "
+        "43.3 s for Fair on the same work; the model has no scheduler cost (43 s for all). CFQ "
+        "reaches the measured 43 s if the file-listing stages miss their estimate (the "
+        "artifact's estimator falls back to 1 s for stages its listener has not registered "
+        "yet), but that also slows UWFQ and T-Fifo beyond their measurements "
+        "(sensitivity_estimator): unsettled [U]",
+    ),
+    (
+        ("google_homo",),
+        ("cfq", "cfq_p", "uwfq", "uwfq_p"),
+        "mean_rt_s",
+        "measured CFQ/UWFQ runs took 592-624 s against 563 s for Fair/UJF on the same work "
+        "(about 10% less throughput in CUSTOM mode), delaying the largest jobs (95-100% band "
+        "298-344 s measured); the model has no scheduler cost and equal makespans [U]",
+    ),
+    (
+        ("google_hetero",),
+        ("fair", "fair_p"),
+        None,
+        "under Fair a small job shares the cores with every active job, so its RT scales with "
+        "each query's fixed cost (263 listing tasks x task_overhead_s [A]); see "
+        "sensitivity_overhead (Fair's small-job RT +45% from 0.025 to 0.05 s per task)",
+    ),
+    (
+        None,
+        ("random", "random_p"),
+        None,
+        "Random orders by a hash of stage and job ids; the model's ids (from id_offset = 24 "
+        "[A], three Spark jobs per query) need not match the measured run's, and any shift "
+        "reshuffles the order",
+    ),
+]
+
+
+def deviation_note(scenario: str, policy: str | None, metric: str) -> str:
+    notes = [
+        text
+        for scs, pols, met, text in DEVIATIONS
+        if (scs is None or scenario in scs)
+        and (pols is None or policy in pols)
+        and (met is None or met == metric)
+    ]
+    return (" Deviation drivers: " + " / ".join(notes) + ".") if notes else ""
+
+
 def sweep_mean(oc: Outcome, policy: str, metric: str) -> float:
     """Mean of ``metric`` over the finished runs of ``policy`` in a scheduler sweep."""
     rows = ok_rows(oc.table)
@@ -83,6 +145,24 @@ def sweep_mean(oc: Outcome, policy: str, metric: str) -> float:
 
 def _metric(policy: str, metric: str):
     return lambda oc: sweep_mean(oc, policy, metric)
+
+
+def sweep_dvr(oc: Outcome, policy: str) -> float:
+    """Mean DVR of ``policy``'s runs against the sweep's first UJF (UJF-P) run."""
+    from .metrics import sweep_fairness
+
+    if "dvr" in oc.table:  # runs made with params.fairness_reference
+        return sweep_mean(oc, policy, "dvr")
+    f = sweep_fairness(oc.table, oc.out_dir)
+    vals = f.loc[f["policy"] == policy, "dvr"].to_numpy(dtype=float)
+    if vals.size == 0:
+        raise ValueError(f"no finished run of {policy} in {oc.name!r}")
+    vals = vals[~np.isnan(vals)]
+    return float(vals.mean()) if vals.size else math.nan
+
+
+def _dvr(policy: str):
+    return lambda oc: sweep_dvr(oc, policy)
 
 
 def _reduction(policy: str, baseline: str):
@@ -122,7 +202,8 @@ def _claims() -> list[Claim]:
                     unit="s",
                     compute=_metric(pol, "rt_s.mean"),
                     published=_published(sc, pol, "mean_rt_s"),
-                    source=_source(sc, "column 'average response time'"),
+                    source=_source(sc, "column 'average response time'")
+                    + deviation_note(sc, pol, "mean_rt_s"),
                 )
             )
             out.append(
@@ -133,7 +214,8 @@ def _claims() -> list[Claim]:
                     unit="s",
                     compute=_metric(pol, "small_rt_s.mean"),
                     published=_published(sc, pol, "small_rt_s"),
-                    source=_source(sc, "column 'average response time (worst80)' = 0-80%"),
+                    source=_source(sc, "column 'average response time (worst80)' = 0-80%")
+                    + deviation_note(sc, pol, "small_rt_s"),
                 )
             )
         for pol in SCHEDULER_NAMES:
@@ -146,9 +228,10 @@ def _claims() -> list[Claim]:
                     description=f"{label}, {pol}: deadline violation ratio against {ref}",
                     experiment=sc,
                     unit="",
-                    compute=_metric(pol, "dvr"),
+                    compute=_dvr(pol),
                     published=_published(sc, pol, "dvr"),
-                    source=_source(sc, f"column 'Total DVR', against the first {ref} run"),
+                    source=_source(sc, f"column 'Total DVR', against the first {ref} run")
+                    + deviation_note(sc, pol, "dvr"),
                 )
             )
     out.append(
@@ -194,6 +277,7 @@ PAPER = register_paper(
             "sensitivity_overhead",
             "sensitivity_skew",
             "sensitivity_estimator",
+            "sensitivity_noise",
         ],
         claims=_claims(),
     )

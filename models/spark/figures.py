@@ -4,11 +4,12 @@ One run: the response-time ECDF per user.
 
 A sweep over schedulers (the ``experiments/uwfq`` files):
 * ``rt_by_scheduler.png``: mean and small-job (80% shortest) response time per scheduler,
-  95% intervals over replications, the authors' measured means as markers;
-* ``rt_by_user.png``: mean response time per user and scheduler (scenarios with few users);
+  95% intervals over replications, the authors' measured means as markers; beside it the
+  deadline violation ratio against UJF (UJF-P), with the measured (``fairness.csv``);
+* ``rt_by_user.png``: mean response time per user and scheduler (scenarios 1, 2, 4);
 * ``rt_ecdf.png``: response-time ECDFs under Fair, UJF, CFQ and UWFQ (and their "-P"
-  variants dashed); for scenario 1 also of its infrequent small user ``user4_small``;
-* ``dvr_by_scheduler.png``: deadline violation ratio against UJF (UJF-P), with the measured;
+  variants dashed): scenario 2, and scenario 1 with its infrequent small user
+  ``user4_small``;
 * ``vs_published.png`` and ``vs_published.csv``: every simulated value beside the measured
   one (mean, small-job and per-user/class RT, DVR, makespan), the +-25% band shaded.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from sim.plots import new_figure, save_figure
 from sim.recorder import cdf
@@ -32,6 +34,9 @@ from sim.stats import group_ci, ok_rows
 from .published import ISOLATED_RT_S, TABLES
 
 ECDF_POLICIES = ("fair", "ujf", "cfq", "uwfq")
+#: scenarios whose sweeps draw per-user bars and RT ECDFs (where users differ)
+USER_FIGURES = ("s1_2_large_2_small", "s2_2_power_2_small", "s4_4_super_small")
+ECDF_FIGURES = ("s1_2_large_2_small", "s2_2_power_2_small")
 COLORS = {"fair": "tab:blue", "ujf": "tab:orange", "cfq": "tab:green", "uwfq": "tab:red",
           "fifo": "tab:gray", "tfifo": "tab:purple", "random": "tab:brown"}  # fmt: skip
 
@@ -93,14 +98,10 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         figs += sensitivity_figures(ok, swept_params[0], out_dir)
     elif "policies.scheduler" in ok and ok["policies.scheduler"].nunique() > 1:
         figs.append(rt_by_scheduler(ok, scenario, out_dir))
-        f = rt_by_user(ok, scenario, out_dir)
-        if f is not None:
-            figs.append(f)
-        f = rt_ecdf(ok, scenario, out_dir)
-        if f is not None:
-            figs.append(f)
-        if "dvr" in ok:
-            figs.append(dvr_by_scheduler(ok, scenario, out_dir))
+        if scenario in USER_FIGURES:
+            figs.append(rt_by_user(ok, scenario, out_dir))
+        if scenario in ECDF_FIGURES:
+            figs.append(rt_ecdf(ok, scenario, out_dir))
         if scenario in TABLES:
             figs.append(vs_published(ok, scenario, out_dir))
     return [f for f in figs if f is not None]
@@ -111,9 +112,10 @@ def _policies(ok: pd.DataFrame) -> list[str]:
 
 
 def rt_by_scheduler(ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> Path:
+    """Mean and small-job RT per scheduler (left) and DVR against UJF (right)."""
     pols = _policies(ok)
     x = np.arange(len(pols))
-    fig, ax = new_figure(9, 4)
+    fig, (ax, ax2) = new_figure(13, 4, ncols=2, gridspec_kw={"width_ratios": [3, 2]})
     for off, metric, key, label in ((-0.2, "rt_s.mean", "mean_rt_s", "mean RT"),
                                     (0.2, "small_rt_s.mean", "small_rt_s", "small jobs (80% shortest)")):  # fmt: skip
         stats = group_ci(ok.groupby("policies.scheduler")[metric]).reindex(pols)
@@ -128,12 +130,13 @@ def rt_by_scheduler(ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> Pa
     ax.set_title(scenario or "")
     ax.legend(fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
+    _dvr_panel(ax2, ok, scenario, out_dir)
     return save_figure(fig, out_dir / "rt_by_scheduler.png")
 
 
 def rt_by_user(ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> Path | None:
     cols = [c for c in ok.columns if c.startswith("rt_s.user.") and c.endswith(".mean")]
-    if not cols or len(cols) > 6:
+    if not cols or len(cols) > 8:
         return None
     pols = _policies(ok)
     x = np.arange(len(pols))
@@ -180,6 +183,7 @@ def rt_ecdf(ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> Path | Non
                         label=pol + suffix)  # fmt: skip
                 drawn = True
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("job response time (s)")
         ax.set_ylabel("P(RT <= x)")
         ax.set_title(f"{scenario or ''}: {title}", fontsize=9)
@@ -193,29 +197,40 @@ def rt_ecdf(ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> Path | Non
     return save_figure(fig, out_dir / "rt_ecdf.png")
 
 
-def dvr_by_scheduler(ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> Path:
+def _dvr_panel(ax, ok: pd.DataFrame, scenario: str | None, out_dir: Path) -> None:
+    from sim.results import write_csv
+
+    from .metrics import sweep_fairness
+
+    if "dvr" in ok:
+        fair = ok.rename(columns={"policies.scheduler": "policy"})
+    else:
+        fair = sweep_fairness(ok, out_dir)
+        write_csv(out_dir / "fairness.csv", fair)
     pols = [p for p in _policies(ok) if p not in ("ujf", "ujf_p")]
-    stats = group_ci(ok[ok["policies.scheduler"].isin(pols)].groupby("policies.scheduler")["dvr"])
-    stats = stats.reindex(pols)
+    stats = group_ci(fair[fair["policy"].isin(pols)].groupby("policy")["dvr"]).reindex(pols)
     x = np.arange(len(pols))
-    fig, ax = new_figure(9, 4)
     ax.bar(x, stats["mean"], 0.6, yerr=stats["ci95"], capsize=2, label="simulated")
     ax.plot(x, [_published(scenario, p, "dvr") for p in pols], "k_", markersize=14, mew=2,
             label="measured (authors)")  # fmt: skip
     ax.set_xticks(x, pols, rotation=45, ha="right")
     ax.set_ylabel("DVR vs UJF (UJF-P for -P)")
-    ax.set_title(f"{scenario or ''}: mean positive lateness against user-fair sharing")
+    ax.set_title("mean lateness against user-fair sharing", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
-    return save_figure(fig, out_dir / "dvr_by_scheduler.png")
 
 
-def comparison_table(ok: pd.DataFrame, scenario: str) -> pd.DataFrame:
+def comparison_table(ok: pd.DataFrame, scenario: str, out_dir: Path) -> pd.DataFrame:
     """Simulated (mean over replications) beside measured, one row per value."""
     keys = [("rt_s.mean", "mean_rt_s"), ("small_rt_s.mean", "small_rt_s"),
             ("rt_80_95_s.mean", "band80_95_s"), ("rt_95_100_s.mean", "top5_s"),
             ("makespan_s", "makespan_s"), ("dvr", "dvr")]  # fmt: skip
     rows = []
+    if "dvr" not in ok and "run_id" in ok:
+        from .metrics import sweep_fairness
+
+        fair = sweep_fairness(ok, out_dir).set_index("run_id")["dvr"]
+        ok = ok.assign(dvr=ok["run_id"].map(fair))
     for pol, grp in ok.groupby("policies.scheduler", sort=False):
         pub = TABLES.get(scenario, {}).get(pol, {})
         pairs = list(keys)
@@ -234,7 +249,7 @@ def comparison_table(ok: pd.DataFrame, scenario: str) -> pd.DataFrame:
 def vs_published(ok: pd.DataFrame, scenario: str, out_dir: Path) -> Path:
     from sim.results import write_csv
 
-    comp = comparison_table(ok, scenario)
+    comp = comparison_table(ok, scenario, out_dir)
     write_csv(out_dir / "vs_published.csv", comp)
     fig, ax = new_figure(5, 5)
     rt = comp[comp["metric"] != "dvr"]

@@ -71,6 +71,49 @@ def fairness(jobs: pd.DataFrame, reference: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def sweep_fairness(table: pd.DataFrame, out_dir) -> pd.DataFrame:
+    """DVR/DSR of every finished run of a scheduler sweep against the sweep's first UJF run
+    (replication 0; UJF-P for the "-P" schedulers), as the artifact computes them, read from
+    the runs' job tables (``runs/<run_id>/spark.cluster.jobs.parquet``). One row per run:
+    ``run_id``, ``policy``, ``replication``, ``dvr``, ``dvr_count``, ``dsr``, ``dsr_count``."""
+    from pathlib import Path
+
+    ok = table[table["status"] == "ok"] if "status" in table else table
+    key = (str(out_dir), tuple(ok["run_id"]))
+    if key not in _FAIRNESS:
+        _FAIRNESS.clear()
+        _FAIRNESS[key] = _sweep_fairness(ok, Path(out_dir))
+    return _FAIRNESS[key]
+
+
+_FAIRNESS: dict = {}
+
+
+def _sweep_fairness(ok: pd.DataFrame, out_dir) -> pd.DataFrame:
+    def jobs_of(run_id) -> pd.DataFrame | None:
+        path = out_dir / "runs" / str(run_id) / "spark.cluster.jobs.parquet"
+        return pd.read_parquet(path) if path.exists() else None
+
+    refs = {}
+    for base in ("ujf", "ujf_p"):
+        rows = ok[ok["policies.scheduler"] == base].sort_values("replication")
+        if len(rows):
+            refs[base] = jobs_of(rows.iloc[0]["run_id"])
+    frame = ok[["run_id", "policies.scheduler", "replication"]].rename(
+        columns={"policies.scheduler": "policy"}
+    )
+    values = []
+    for run_id, policy in zip(frame["run_id"], frame["policy"], strict=True):
+        ref = refs.get("ujf_p" if str(policy).endswith("_p") else "ujf")
+        jobs = jobs_of(run_id)
+        if ref is None or jobs is None:
+            values.append({"dvr": math.nan, "dvr_count": math.nan, "dsr": math.nan,
+                           "dsr_count": math.nan})  # fmt: skip
+        else:
+            values.append(fairness(jobs, ref))
+    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(values)], axis=1)
+
+
 def authors_matching(jobs: pd.DataFrame, users: list[str]) -> np.ndarray:
     """RTs as the artifact's scripts collect them: for every user name, every job whose
     group id contains that name (so some jobs appear more than once)."""

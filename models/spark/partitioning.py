@@ -44,9 +44,10 @@ def skew_weights(n: int, sigma: float) -> np.ndarray:
     if sigma <= 0 or n == 1:
         w = np.full(n, 1.0 / n)
     else:
-        from scipy.stats import norm
+        from statistics import NormalDist
 
-        z = norm.ppf((np.arange(n)[::-1] + 0.5) / n)
+        inv = NormalDist().inv_cdf
+        z = np.array([inv((i + 0.5) / n) for i in range(n - 1, -1, -1)])
         w = np.exp(sigma * z)
         w /= w.sum()
     w.setflags(write=False)

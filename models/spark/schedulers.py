@@ -151,34 +151,42 @@ class StaticQueue:
 class LazyHeap:
     """Members ordered by a key that changes often (running counts): a heap of
     ``(key, seq, version, member)`` entries; an entry is stale once the member's
-    ``version`` moved on or the member left."""
+    ``version`` moved on or the member left. The heap is rebuilt when stale entries
+    outnumber live ones four to one."""
 
     def __init__(self, key):
         self.key = key
         self.heap: list = []
         self.members: set = set()
+        self._limit = 64
 
     def add(self, m) -> None:
         self.members.add(m)
+        self._limit = 4 * len(self.members) + 64
         self.update(m)
 
     def update(self, m) -> None:
         if m in self.members:
-            m.version += 1
-            heapq.heappush(self.heap, (self.key(m), m.seq, m.version, m))
-            if len(self.heap) > 4 * len(self.members) + 64:
-                self.heap = [(self.key(x), x.seq, x.version, x) for x in self.members]
+            v = m.version + 1
+            m.version = v
+            heap = self.heap
+            heapq.heappush(heap, (self.key(m), m.seq, v, m))
+            if len(heap) > self._limit:
+                key = self.key
+                self.heap = [(key(x), x.seq, x.version, x) for x in self.members]
                 heapq.heapify(self.heap)
 
     def remove(self, m) -> None:
         self.members.discard(m)
+        self._limit = 4 * len(self.members) + 64
 
     def first(self):
         heap = self.heap
         members = self.members
         while heap:
-            _k, _s, ver, m = heap[0]
-            if ver == m.version and m in members:
+            entry = heap[0]
+            m = entry[3]
+            if entry[2] == m.version and m in members:
                 return m
             heapq.heappop(heap)
         return None
@@ -189,6 +197,12 @@ class LazyHeap:
 
     def __len__(self) -> int:
         return len(self.members)
+
+
+def fair_key_default(s: Any) -> tuple:
+    """:func:`fair_key` for a schedulable with minShare 0 and weight 1 (every task set, and
+    every pool the schedulers here create): fewest running tasks, then the name."""
+    return (s.running, s.name)
 
 
 # -- base ----------------------------------------------------------------------------------
@@ -275,7 +289,7 @@ class Fair(_RunningKeyed):
     def make_queue(self):
         if self.params.default_pool_mode == "fifo":
             return StaticQueue(lambda ts: (ts.priority, ts.stage_id))
-        return LazyHeap(fair_key)
+        return LazyHeap(fair_key_default)
 
     def tasks_started(self, ts, n, exhausted):
         if isinstance(self.queue, StaticQueue):
@@ -300,7 +314,7 @@ class Pool:
         self.weight = 1
         self.seq = seq
         self.version = 0
-        self.queue = LazyHeap(fair_key)
+        self.queue = LazyHeap(fair_key_default)
 
 
 class _UserPools:
@@ -308,7 +322,7 @@ class _UserPools:
 
     def __init__(self):
         self.pools: dict[str, Pool] = {}
-        self.root = LazyHeap(fair_key)
+        self.root = LazyHeap(fair_key_default)
 
     def add(self, ts) -> None:
         user = ts.group.spec.user

@@ -56,3 +56,25 @@ def test_slowdown_uses_isolated_runtimes():
     jobs["job_class"] = ["a", "b"]
     m = job_metrics(jobs, {"a": 1.0, "b": 2.0})
     assert m["slowdown.mean"] == pytest.approx(2.0)
+
+
+def test_sweep_fairness_uses_the_first_ujf_run(tmp_path):
+    from sim_models.spark.metrics import sweep_fairness
+
+    def write(run_id, ends):
+        d = tmp_path / "runs" / run_id
+        d.mkdir(parents=True)
+        frame(ends).to_parquet(d / "spark.cluster.jobs.parquet")
+
+    write("u0", [2.0, 4.0])  # UJF, replication 0: the reference
+    write("u1", [9.0, 9.0])  # UJF, replication 1: not the reference
+    write("w0", [3.0, 4.0])  # UWFQ: job 0 is 50% late
+    write("p0", [2.0, 2.0])  # UWFQ-P: no UJF-P run, no reference
+    table = pd.DataFrame({
+        "run_id": ["u0", "u1", "w0", "p0"], "replication": [0, 1, 0, 0],
+        "policies.scheduler": ["ujf", "ujf", "uwfq", "uwfq_p"], "status": ["ok"] * 4,
+    })  # fmt: skip
+    f = sweep_fairness(table, tmp_path).set_index("run_id")
+    assert f.loc["w0", "dvr"] == pytest.approx(0.5) and f.loc["w0", "dvr_count"] == 1
+    assert f.loc["u0", "dvr_count"] == 0
+    assert np.isnan(f.loc["p0", "dvr"])

@@ -94,3 +94,10 @@ def test_every_scheduler_has_a_partitioned_variant(name):
     assert base.Params().partitioning is False
     assert part.Params().partitioning is True
     assert issubclass(part, base)
+
+
+def test_default_fair_key_is_the_comparator_for_min_share_0_weight_1():
+    from sim_models.spark.schedulers import fair_key_default
+
+    items = [S(f"TaskSet_{i}.0", running=r) for i, r in enumerate([3, 0, 1, 0, 12, 1])]
+    assert [s.name for s in sorted(items, key=fair_key_default)] == ordered(*items)
