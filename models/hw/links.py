@@ -182,34 +182,46 @@ class DMAEngine:
         d = total_bytes / count / self.link.effective_Bps
         return o + d + (count - 1) * max(d, (o + d) / self.engines.capacity) + self.link.latency_s
 
-    def copy_batch(self, count: int, total_bytes: float, *, tag: str = "copy") -> simpy.Process:
+    def copy_batch(self, count: int, total_bytes: float, *, tag: str = "copy") -> simpy.Event:
         """Queue ``count`` copies of ``total_bytes`` in all as one unit (a stream issuing its
         copies back to back): it waits for the link direction (FIFO with other batches and
-        copies), holds it for :meth:`batch_time_s` and counts ``count`` copies. One event
-        instead of one process per copy, for models that move thousands of small copies
-        (a KV-cache swap is one copy per block, layer, and K or V). The process's value is
-        the completion time."""
+        copies), holds it for :meth:`batch_time_s` and counts ``count`` copies. Callbacks
+        instead of a process, and one event instead of one process per copy, for models
+        that move thousands of small copies (a KV-cache swap is one copy per block, layer,
+        and K or V). The event's value is the completion time."""
         if count < 0 or total_bytes < 0:
             raise ValueError("count and total_bytes must be >= 0")
-        return self.env.process(self._copy_batch(int(count), float(total_bytes), tag))
-
-    def _copy_batch(self, count: int, total_bytes: float, tag: str):
         env = self.env
+        done = env.event()
         t_request = env.now
-        if count:
-            with self.channel.request() as ch:
-                yield ch
-                yield env.timeout(self.batch_time_s(count, total_bytes))
-        s = self.stats
-        s.copies += count
-        s.bytes += total_bytes
-        s.link_busy_s += total_bytes / self.link.effective_Bps
-        s.last_done_s = env.now
-        s.per_tag_bytes[tag] = s.per_tag_bytes.get(tag, 0.0) + total_bytes
-        if self.scope.tracing and count:
-            self.scope.span(f"copies {tag}", t_request, env.now, track=tag,
-                            args={"copies": count, "bytes": total_bytes})  # fmt: skip
-        return env.now
+        count, total_bytes = int(count), float(total_bytes)
+
+        def finish(_ev, req=None):
+            if req is not None:
+                self.channel.release(req)
+            s = self.stats
+            s.copies += count
+            s.bytes += total_bytes
+            s.link_busy_s += total_bytes / self.link.effective_Bps
+            s.last_done_s = env.now
+            s.per_tag_bytes[tag] = s.per_tag_bytes.get(tag, 0.0) + total_bytes
+            if self.scope.tracing and count:
+                self.scope.span(f"copies {tag}", t_request, env.now, track=tag,
+                                args={"copies": count, "bytes": total_bytes})  # fmt: skip
+            done.succeed(env.now)
+
+        if not count:
+            finish(None)
+            return done
+        req = self.channel.request()
+
+        def start(_ev):
+            env.timeout(self.batch_time_s(count, total_bytes)).callbacks.append(
+                lambda ev: finish(ev, req)
+            )
+
+        req.callbacks.append(start)
+        return done
 
     def _copy(self, nbytes: float, tag: str):
         env = self.env

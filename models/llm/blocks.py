@@ -31,6 +31,8 @@ Units: blocks (ids and counts).
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class StackBlockPool:
     """vLLM 0.3.3's block allocator: a LIFO free list."""
@@ -133,12 +135,24 @@ class BuddyBlockPool:
             raise MemoryError(f"{n} blocks asked, {self._num_free} free")
         out: list[int] = []
         remaining = n
+        free_by_order = self._free_by_order
+        top = self.max_order
         while remaining > 0:
-            k = min(self.max_order, remaining.bit_length() - 1)
-            start = self._take(k)
-            while start is None:  # fragmented: fall back to smaller groups
-                k -= 1
-                start = self._take(k)
+            k = min(top, remaining.bit_length() - 1)
+            j = k
+            while j <= top and not free_by_order[j]:
+                j += 1
+            if j > top:  # fragmented: the largest free group below the wanted order
+                j = k - 1
+                while not free_by_order[j]:
+                    j -= 1
+                k = j
+            groups = free_by_order[j]
+            start = next(reversed(groups))  # most recently freed first
+            self._remove_free(start, j)
+            while j > k:
+                j -= 1
+                self._add_free(start + (1 << j), j)
             self._group_order[start] = k
             out.extend(range(start, start + (1 << k)))
             remaining -= 1 << k
@@ -220,16 +234,11 @@ def contiguous_runs(src: list[int], dst: list[int]) -> int:
     """Copies needed to move blocks ``src[i] -> dst[i]`` when each copy may cover a run of
     blocks contiguous on both sides."""
     n = len(src)
-    if n == 0:
-        return 0
-    runs = 1
-    ps, pd = src[0], dst[0]
-    for i in range(1, n):
-        s, d = src[i], dst[i]
-        if s != ps + 1 or d != pd + 1:
-            runs += 1
-        ps, pd = s, d
-    return runs
+    if n < 2:
+        return n
+    s = np.fromiter(src, dtype=np.int64, count=n)
+    d = np.fromiter(dst, dtype=np.int64, count=n)
+    return 1 + int(np.count_nonzero((s[1:] - s[:-1] != 1) | (d[1:] - d[:-1] != 1)))
 
 
 def make_pool(kind: str, num_blocks: int, max_order: int = 6):

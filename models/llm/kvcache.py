@@ -158,6 +158,7 @@ class BlockManager:
         reuse only blocks not already clean on the CPU are copied. The caller checked
         :meth:`cpu_copy_available`. The CPU copy is pinned; ``cpu_valid_tokens`` is set."""
         conv = req.conv
+        tokens = min(tokens, len(req.blocks) * self.block_size)  # what the blocks hold
         n = self.blocks_for(tokens)
         self.pin(conv)
         if self.reuse and conv.cpu_blocks:

@@ -51,6 +51,7 @@ What it leaves out
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from dataclasses import dataclass, field
@@ -141,8 +142,22 @@ class Scheduler:
     # -- queue changes from the engine ----------------------------------------------------
     def add(self, req: Request) -> None:
         req.state = WAITING
-        self.waiting.append(req)
-        self._dirty_w = True
+        if self._orders_waiting():
+            self._insert(self.waiting, req, "_dirty_w")
+        else:
+            self.waiting.append(req)
+
+    def _orders_waiting(self) -> bool:
+        return self.policy.preemptive or self.policy.orders_waiting
+
+    def _insert(self, queue, req: Request, dirty: str) -> None:
+        """Put ``req`` in its place in a sorted queue (or mark the queue for a sort)."""
+        if getattr(self, dirty) or self.policy.dynamic_keys:
+            queue.append(req)
+            setattr(self, dirty, True)
+            return
+        key = self.policy.key
+        queue.insert(bisect.bisect_right(queue, key(req), key=key), req)
 
     def keys_changed(self) -> None:
         """The policy's keys changed (a priority update): every queue is re-sorted."""
@@ -182,8 +197,7 @@ class Scheduler:
                 self.incoming.remove(req)
                 if req.state == SWAPPING_IN:
                     req.state = RUNNING
-                    self.running.append(req)
-                    self._dirty_r = True
+                    self._insert(self.running, req, "_dirty_r")
                 else:
                     self.loaded.append(req)
         elif kind == "writeback":
@@ -258,8 +272,8 @@ class Scheduler:
         preemptive = self.policy.preemptive
         best_swapped = self._best_swapped
         if self.swapped and not preemptive:
-            self.running.extend(plan.prefill)
-            self._dirty_r = True
+            for r in plan.prefill:
+                self._insert(self.running, r, "_dirty_r")
             return
         if not preemptive and self.policy.orders_waiting:
             self._sort_waiting(key)
@@ -311,8 +325,8 @@ class Scheduler:
             longest = new_longest
             req.state = RUNNING
             plan.prefill.append(req)
-        self.running.extend(plan.prefill)
-        self._dirty_r = True
+        for r in plan.prefill:
+            self._insert(self.running, r, "_dirty_r")
 
     def _drop(self, req: Request, plan: Plan) -> None:
         req.state = FINISHED
@@ -337,8 +351,7 @@ class Scheduler:
                 req.state = SWAPPED
                 plan.swap_out.append(Transfer(req, src, dst))
                 bm.free_gpu(req)
-            self.swapped.append(req)
-            self._dirty_s = True
+            self._insert(self.swapped, req, "_dirty_s")
         else:
             if self.swap:
                 self.cpu_full_fallbacks += 1
@@ -347,8 +360,10 @@ class Scheduler:
             req.state = WAITING
             req.prefix_tokens = 0
             req.recomputes += 1
-            self.waiting.appendleft(req)
-            self._dirty_w = True
+            if self._orders_waiting():
+                self._insert(self.waiting, req, "_dirty_w")
+            else:
+                self.waiting.appendleft(req)  # vLLM: recomputed requests go first
             plan.recompute.append(req)
 
     def _priority_preempt(self, plan: Plan, key) -> None:
@@ -394,10 +409,18 @@ class Scheduler:
         kept: list[Request] = []
         decode: list[Request] = []
         bs = bm.block_size
+        gpu = bm.gpu
         i = 0
         while i < len(queue):
             req = queue[i]
             i += 1
+            if gpu.num_free >= 1:  # the common case: room for the next token
+                if req.prompt_tokens + req.generated > len(req.blocks) * bs:
+                    gpu.grow(req.blocks)
+                    plan.new_blocks += 1
+                kept.append(req)
+                decode.append(req)
+                continue
             if (self.async_swap and bm.in_flight_gpu and not bm.can_append_slot()
                     and req.context > len(req.blocks) * bs):  # fmt: skip
                 plan.deferred.append(req)  # its block is in flight: wait, do not preempt
@@ -458,7 +481,6 @@ class Scheduler:
                 req.state = RUNNING
                 if bm.append_slot(req):
                     plan.new_blocks += 1
-                self.running.append(req)
-                self._dirty_r = True
+                self._insert(self.running, req, "_dirty_r")
                 plan.decode.append(req)
         self.swapped = remaining

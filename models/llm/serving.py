@@ -343,21 +343,31 @@ class Serving(Model):
             batch = plan.prefill
         elif plan.decode:
             n = len(plan.decode)
-            ctx = 0
-            for r in plan.decode:
-                ctx += r.context
+            ctx = sum([r.prompt_tokens + r.generated for r in plan.decode])
             step = (cost.linear_s(n) + cost.other_s(n) + cost.lm_head_s(n)
                     + cost.decode_attention_s(n, ctx) + cost.comm_s(n) + cost.overhead_s)  # fmt: skip
             batch = plan.decode
         else:
             step = 0.0
             batch = []
+        tracing = self.scope.tracing
         for r in batch:
             if r.preempted_at >= 0:
                 r.stall_s += now - r.preempted_at
+                if tracing:
+                    self.scope.span(f"request {r.id} preempted", r.preempted_at, now,
+                                    track="preempted", args={"conversation": r.conv.id})  # fmt: skip
                 r.preempted_at = -1.0
             elif swap_s:
                 r.stall_s += swap_s
+        if tracing and step > 0:
+            kind = "prefill" if plan.prefill else "decode"
+            self.scope.span(kind, now, now + step, track="gpu",
+                            args={"requests": len(batch), "swap_s": swap_s,
+                                  "swapped_out": len(plan.swap_out),
+                                  "swapped_in": len(plan.swap_in)})  # fmt: skip
+            if swap_s:
+                self.scope.span("waiting on synchronous swaps", start, now, track="gpu")
         self.busy_s += step
         if self.iters is not None:
             s = self.sched
