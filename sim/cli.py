@@ -254,8 +254,24 @@ def cmd_bench(args) -> int:
     return 0
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def one_line(text: str, limit: int = 600) -> str:
+    """``text`` on one line: control characters escaped, at most ``limit`` characters."""
+    flat = text.translate(_CONTROL)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: <problem> (see: sim <command> --help)``."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {one_line(message, 300)} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sim", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="sim", description=__doc__.split("\n")[0])
     from sim import __version__
 
     parser.add_argument("--version", action="version", version=f"sim {__version__}")
@@ -328,11 +344,14 @@ def _add_plugin_commands(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error
+        return int(exc.code or 0) if isinstance(exc.code, int | None) else 2
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -367,6 +367,8 @@ def parse_yaml(text: str, where: str) -> Any:
         raise ConfigError(
             f"nested too deeply (more than {MAX_DEPTH} levels)", where=where
         ) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"bad value: {_short(str(exc), 120)}", where=where) from None
 
 
 def read_yaml(path: str | Path) -> tuple[dict[str, Any], str]:

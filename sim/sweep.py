@@ -99,9 +99,16 @@ def validate_all(
     files each names; return the base experiment and the number of runs. The first point
     that fails raises a ConfigError naming the point's keys and values."""
     data, text = experiment_mod.read_yaml(path)
-    raw = experiment_mod.apply_overrides(data, overrides, seed=seed, quick=quick, source=str(path))
+    origins: dict[str, str] = {}
+    raw = experiment_mod.apply_overrides(
+        data, overrides, seed=seed, quick=quick, source=str(path), origins=origins
+    )
     base = experiment_mod.from_dict(
-        raw, source=str(path), experiment_dir=Path(path).resolve().parent, yaml_text=text
+        raw,
+        source=str(path),
+        experiment_dir=Path(path).resolve().parent,
+        yaml_text=text,
+        origins=origins,
     )
     base.check_inputs()
     sweep = base.config.sweep
@@ -130,9 +137,16 @@ def expand(
     """Read an experiment file and list its runs (grid x replications)."""
     data, text = experiment_mod.read_yaml(path)
     # Apply quick and overrides once; each grid point then adds its own keys.
-    raw = experiment_mod.apply_overrides(data, overrides, seed=seed, quick=quick, source=str(path))
+    origins: dict[str, str] = {}
+    raw = experiment_mod.apply_overrides(
+        data, overrides, seed=seed, quick=quick, source=str(path), origins=origins
+    )
     base = experiment_mod.from_dict(
-        raw, source=str(path), experiment_dir=Path(path).resolve().parent, yaml_text=text
+        raw,
+        source=str(path),
+        experiment_dir=Path(path).resolve().parent,
+        yaml_text=text,
+        origins=origins,
     )
     raw.pop("quick", None)
     sweep = base.config.sweep
@@ -307,6 +321,32 @@ def check_dask_address(address: str | None) -> str:
     return text
 
 
+def _connect_dask(client_cls, address: str, timeout_s: float):
+    """A Dask client for ``address``, or a UserError within about ``timeout_s``: refused,
+    unreachable, or a server that accepts the connection but never speaks Dask (which
+    would otherwise hang the client's handshake forever)."""
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_cls(address, timeout=f"{timeout_s}s")
+        except BaseException as exc:  # reported below
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 2.0)
+    if "client" in box:
+        return box["client"]
+    exc = box.get("error")
+    reason = (str(exc).splitlines()[0] if exc is not None and str(exc) else
+              type(exc).__name__ if exc is not None else "no answer")  # fmt: skip
+    raise UserError(
+        f"no Dask scheduler answered at {address} within {timeout_s:g} s ({reason})",
+        where="--dask",
+    )
+
+
 def _dask_map(
     specs: list[RunSpec], workers: int, address: str, timeout_s: float = 10.0
 ) -> Iterator[dict[str, Any]]:
@@ -326,15 +366,7 @@ def _dask_map(
         )
         client = Client(cluster)
     else:
-        address = check_dask_address(address)
-        try:
-            client = Client(address, timeout=f"{timeout_s}s")
-        except Exception as exc:  # refused, unreachable, or not a Dask scheduler (timeout)
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UserError(
-                f"no Dask scheduler answered at {address} within {timeout_s:g} s ({reason})",
-                where="--dask",
-            ) from None
+        client = _connect_dask(Client, check_dask_address(address), timeout_s)
     try:
         futures = client.map(execute, specs, pure=False)
         for fut in dask_as_completed(futures):
