@@ -3,6 +3,7 @@ result folder is ever stale or half-written. One test (or more) per class of pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -207,10 +208,8 @@ def test_silent_server_times_out(cli, tmp_path):
     def accept():
         server.settimeout(0.2)
         while not stop.is_set():
-            try:
+            with contextlib.suppress(OSError):
                 held.append(server.accept()[0])
-            except OSError:
-                pass
 
     threading.Thread(target=accept, daemon=True).start()
     try:
