@@ -39,8 +39,9 @@ What it leaves out
 Assumptions
     Default tile 128 x 128 (a common BLAS macro-tile on both AMD and NVIDIA GPUs) [A].
     One tile's FLOPs are ``2 tile_m tile_n K`` (multiply-add = 2 FLOPs).
-    Grouped order's default group: the most tile rows whose A panels fill at most half the
-    L2 (:func:`default_group_rows`) [A]; the other half is left to B panels and outputs.
+    Grouped order's default group: equal groups of tile rows whose A panels fill at most
+    3/4 of the L2 (:func:`default_group_rows`) [A]; the rest is left to B panels and
+    outputs.
 
 Units: FLOP/s, bytes, seconds. dtype sizes in :data:`DTYPE_BYTES` (IEEE 754 binary32/16,
 bfloat16, OCP FP8 formats; tf32 is stored in 4 bytes).
@@ -157,12 +158,14 @@ TILE_ORDERS = ("row_major", "col_major", "grouped")
 def default_group_rows(
     shape: GemmShape, l2_bytes: float, tile_m: int = 128, tile_n: int = 128
 ) -> int:
-    """Tile rows per group of the grouped order: as many as keep the group's A panels
-    (``tile_m x K`` each) within half of ``l2_bytes``; at least 1, at most all rows [A]."""
+    """Tile rows per group of the grouped order: the fewest groups whose A panels
+    (``tile_m x K`` each) fit within 3/4 of ``l2_bytes``, made equal in size (16 rows with
+    room for 15 give 2 groups of 8, not 15 + 1); at least 1 row, at most all rows [A]."""
     rows = math.ceil(shape.m / tile_m)
     panel = tile_m * shape.k * shape.dtype_bytes
-    fit = int((l2_bytes / 2) // panel) if panel > 0 else rows
-    return max(1, min(rows, fit))
+    fit = max(1, min(rows, int((0.75 * l2_bytes) // panel)))
+    groups = math.ceil(rows / fit)
+    return math.ceil(rows / groups)
 
 
 def tile_order(

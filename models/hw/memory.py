@@ -183,10 +183,12 @@ class ComputeEnhancedMemory(MemoryDevice):
         self.nmc_write_bytes = 0.0  # in-array writes of the sum
         self.updates = 0
 
-    def update(self, nbytes: float, origin: str) -> simpy.Event:
+    def update(self, nbytes: float, origin: str, *, cost_scale: float = 1.0) -> simpy.Event:
         """Add ``nbytes`` of incoming data into resident data: one channel write by
-        ``origin`` plus an in-memory read-modify-write (origin ``nmc``), no GPU read."""
-        ev = self.channel.transfer(nbytes, origin, write=True, cost=1 + self.nmc_extra_occupancy)
+        ``origin`` plus an in-memory read-modify-write (origin ``nmc``), no GPU read.
+        ``cost_scale`` multiplies the channel time (0: a free update, for what-if runs)."""
+        cost = (1 + self.nmc_extra_occupancy) * cost_scale
+        ev = self.channel.transfer(nbytes, origin, write=True, cost=cost)
         ev.callbacks.append(lambda _e: self._count_update(nbytes))
         return ev
 

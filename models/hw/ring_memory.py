@@ -43,21 +43,29 @@ Symmetry
     This is the method of T3's evaluation (one GPU simulated in detail, peer traffic
     injected; Pati et al., ASPLOS'24, Sec. 5.1).
 
-Closed form (idle memory and link; :func:`ring_rs_time_s`)
+Slices (pipelining)
+    With ``slices = m > 1`` every chunk is cut into ``m`` slices that travel the ring
+    independently, as NCCL/RCCL's Simple protocol pipelines a chunk slice by slice (slice i
+    of step s+1 leaves as soon as slice i of step s has arrived and been reduced): ``m``
+    concurrent store-and-forward rings of ``N / m``, whose messages share the link FIFO and
+    whose phases share the memory. Then the memory time of one slice's phases hides behind
+    the link transfers of the others. A CU-limited kernel's ``cu_Bps`` is split evenly
+    among the slices in flight.
+
+Closed form (idle memory and link, ``slices = 1``; :func:`ring_rs_time_s`)
     ``(p - 1)(alpha + c / B)`` (the ring's alpha-beta time) plus the DRAM time of every
-    phase: the steps are store-and-forward, so nothing of the memory time hides behind the
-    link. Real kernels pipeline slices of a chunk inside a step, which hides part of it:
-    this model is the serialised upper bound at step granularity [A].
+    phase: a step is store-and-forward, so nothing of the memory time hides behind the link.
 
 What it leaves out
-    Slicing inside a step, protocol (LL/LL128/Simple) overheads, flag synchronisation
-    latency, several rings (channels) in parallel, and asymmetric ranks.
+    Protocol (LL/LL128/Simple) overheads, flag synchronisation latency, several rings
+    (channels) on separate links, and asymmetric ranks.
 
 Units: bytes, seconds, bytes/s, FLOP/s.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +86,7 @@ __all__ = [
     "ring_reduce_scatter",
     "ring_rs_dram_bytes",
     "ring_rs_time_s",
+    "slices_for",
 ]
 
 
@@ -228,6 +237,24 @@ def ring_ag_time_s(
 ReadyFn = Callable[[int], simpy.Event]
 
 
+def slices_for(chunk_bytes: float, slice_bytes: float) -> int:
+    """Slices of at most ``slice_bytes`` that a chunk is pipelined in (at least 1)."""
+    if slice_bytes <= 0:
+        raise ValueError("slice_bytes must be positive")
+    return max(1, math.ceil(chunk_bytes / slice_bytes - 1e-9))
+
+
+def _joined(env, parts: list[simpy.Process]) -> simpy.Process:
+    def run():
+        res = RingResult(env.now)
+        yield env.all_of(parts)
+        res.end_s = env.now
+        res.steps = parts[0].value.steps
+        return res
+
+    return env.process(run())
+
+
 def _phase(env, mem, origin, reads, writes, cu_Bps, adds_s):
     """A kernel phase: its reads and writes in parallel, no faster than its CU limits."""
     evs = [mem.read(b, origin) for b in reads] + [mem.write(b, origin) for b in writes]
@@ -252,6 +279,7 @@ def ring_reduce_scatter(
     add_flops: float | None = None,
     dtype_bytes: int = 2,
     ready: ReadyFn | None = None,
+    slices: int = 1,
 ) -> simpy.Process:
     """One rank of a ring reduce-scatter (see the module docstring); value: :class:`RingResult`.
 
@@ -259,9 +287,21 @@ def ring_reduce_scatter(
     :class:`~sim_models.hw.memory.ComputeEnhancedMemory`). ``ready(s)``, if given, is the
     event of the local chunk used by step ``s`` (1 .. p; ``p`` is the final reduction)
     being available: a reduce-scatter that runs beside the GEMM producing its input.
+    ``slices``: pipeline each chunk in that many slices (see the module docstring).
     """
     if nmc and not hasattr(mem, "update"):
         raise TypeError("nmc=True needs a ComputeEnhancedMemory")
+    if slices < 1:
+        raise ValueError("slices must be >= 1")
+    if slices > 1:
+        parts = [
+            ring_reduce_scatter(env, mem, link, p, message_bytes / slices, nmc=nmc, origin=origin,
+                                cu_Bps=cu_Bps / slices if cu_Bps else None, add_flops=(
+                                    add_flops / slices if add_flops else None),
+                                dtype_bytes=dtype_bytes, ready=ready)
+            for _ in range(slices)
+        ]  # fmt: skip
+        return _joined(env, parts)
 
     def run():
         res = RingResult(env.now)
@@ -304,9 +344,17 @@ def ring_all_gather(
     *,
     origin: str = "ag",
     cu_Bps: float | None = None,
+    slices: int = 1,
 ) -> simpy.Process:
-    """One rank of a ring all-gather of ``message_bytes`` (the gathered output); value:
-    :class:`RingResult`."""
+    """One rank of a ring all-gather of ``message_bytes`` (the gathered output), each chunk
+    pipelined in ``slices`` slices; value: :class:`RingResult`."""
+    if slices < 1:
+        raise ValueError("slices must be >= 1")
+    if slices > 1:
+        parts = [ring_all_gather(env, mem, link, p, message_bytes / slices, origin=origin,
+                                 cu_Bps=cu_Bps / slices if cu_Bps else None)
+                 for _ in range(slices)]  # fmt: skip
+        return _joined(env, parts)
 
     def run():
         res = RingResult(env.now)

@@ -82,7 +82,7 @@ def test_tile_orders_are_permutations_and_grouped_walks_columns():
     assert tile_order(shape, "grouped", group_rows=2) == [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]
     assert tile_order(shape, "grouped", group_rows=4) == tile_order(shape, "col_major")
     # default group: as many A panels (128 x 64 x 2 B = 16 KiB) as fit in half the L2
-    assert default_group_rows(shape, l2_bytes=2 * 2 * 16384) == 2
+    assert default_group_rows(shape, l2_bytes=2 * 16384 / 0.75) == 2
     assert default_group_rows(shape, l2_bytes=1) == 1
     assert default_group_rows(shape, l2_bytes=1e12) == 4
     with pytest.raises(ValueError):

@@ -123,3 +123,28 @@ def test_ready_gates_each_step():
     assert proc.value.end_s >= 100e-6 * p
     with pytest.raises(TypeError):
         ring_reduce_scatter(env, MemoryDevice(env, mem.spec), SerialLink(env, RING), p, S, nmc=True)
+
+
+@pytest.mark.parametrize("nmc", [False, True])
+def test_slices_pipeline_memory_behind_the_link(nmc):
+    from sim_models.hw.ring_memory import slices_for
+
+    p = 8
+    c = S / p
+    times = {}
+    for m in (1, 2, 8):
+        env = simpy.Environment()
+        mem = hbm(env)
+        ln = SerialLink(env, RING)
+        proc = ring_reduce_scatter(env, mem, ln, p, S, nmc=nmc, slices=m)
+        env.run()
+        times[m] = proc.value.time_s
+        assert proc.value.steps == p - 1
+        # slicing moves the same bytes
+        assert mem.read_bytes("rs") == pytest.approx(ring_rs_dram_bytes(p, S, nmc=nmc)[0])
+        assert ln.bytes == pytest.approx((p - 1) * c)
+    link_bound = (p - 1) * c / RING.bandwidth_Bps
+    assert times[1] > times[2] > times[8] > link_bound
+    assert times[8] < link_bound * 1.1  # nearly all memory time hidden
+    assert slices_for(3 * 2**20, 2**20) == 3 and slices_for(2**20, 2**20) == 1
+    assert slices_for(10, 2**20) == 1

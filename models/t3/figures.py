@@ -1,0 +1,239 @@
+"""Figures of the T3 reproduction, drawn from simulation output with :mod:`sim.plots`.
+
+Each mirrors a figure of T3 (Pati et al., ASPLOS'24): per-sub-layer speedups (Fig. 16),
+DRAM traffic by origin normalised to sequential (Fig. 18), a DRAM-traffic timeline (Fig.
+17), the runtime breakdown (Fig. 4), the CU-split study (Fig. 6), end-to-end estimates
+(Sec. 6.3), and, over a sweep, any headline metric against the swept assumption.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.plots import new_figure, save_figure
+from sim.stats import ok_rows
+
+from .grid import geomean, per_case, short
+
+ORDER = ["ideal_overlap", "ideal_rs_nmc", "t3", "t3_mca", "cu_split_8", "cu_split_16"]
+NAMES = {
+    "sequential": "Sequential",
+    "ideal_overlap": "Ideal-GEMM-RS-Overlap",
+    "ideal_rs_nmc": "Ideal-RS+NMC",
+    "t3": "T3",
+    "t3_mca": "T3-MCA",
+}
+CAT_COLORS = {
+    "gemm_read": "#1f77b4", "gemm_write": "#aec7e8", "rs_read": "#d62728",
+    "rs_write": "#ff9896", "ag_read": "#2ca02c", "ag_write": "#98df8a",
+}  # fmt: skip
+
+
+def _name(cfg: str) -> str:
+    if cfg.startswith("cu_split_"):
+        return f"{cfg.split('_')[-1]} CUs to RS"
+    return NAMES.get(cfg, cfg)
+
+
+def _configs(present) -> list[str]:
+    present = [c for c in dict.fromkeys(present) if c != "sequential"]
+    return [c for c in ORDER if c in present] + [c for c in present if c not in ORDER]
+
+
+def speedups(pc: pd.DataFrame, path: Path, title: str = "Sub-layer speedup over Sequential") -> Path | None:
+    """Fig. 16: speedup of every configuration per sub-layer, and the geomean."""
+    if pc.empty:
+        return None
+    cfgs = _configs(pc["config"])
+    cases = list(dict.fromkeys(pc["case"]))
+    piv = pc.pivot_table(index="case", columns="config", values="speedup").reindex(cases)
+    labels = cases + ["geomean"]
+    fig, ax = new_figure(max(6.0, 0.55 * len(labels) + 2), 4.2)
+    w = 0.8 / max(1, len(cfgs))
+    x = np.arange(len(labels))
+    for i, cfg in enumerate(cfgs):
+        vals = list(piv[cfg].to_numpy()) + [geomean(piv[cfg])]
+        ax.bar(x + (i - (len(cfgs) - 1) / 2) * w, vals, w, label=_name(cfg))
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("speedup over Sequential")
+    lo = float(np.nanmin(piv[cfgs].to_numpy())) if cfgs else 1.0
+    ax.set_ylim(min(0.9, lo - 0.05), None)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=min(3, len(cfgs)))
+    ax.grid(True, axis="y", alpha=0.3)
+    return save_figure(fig, path)
+
+
+def dram_breakdown(pc: pd.DataFrame, path: Path, config: str = "t3_mca") -> Path | None:
+    """Fig. 18: DRAM bytes by origin per sub-layer, Sequential vs ``config``, normalised to
+    Sequential's total."""
+    if pc.empty or config not in set(pc["config"]):
+        return None
+    cats = list(CAT_COLORS)
+    cases = list(dict.fromkeys(pc["case"]))
+    fig, ax = new_figure(max(6.0, 0.7 * len(cases) + 2), 4.2)
+    x = np.arange(len(cases))
+    for j, cfg in enumerate(("sequential", config)):
+        sub = pc[pc["config"] == cfg].set_index("case").reindex(cases)
+        base = pc[pc["config"] == "sequential"].set_index("case").reindex(cases)["dram_bytes"]
+        bottom = np.zeros(len(cases))
+        for cat in cats:
+            v = (sub[cat] / base).to_numpy()
+            ax.bar(x + (j - 0.5) * 0.4, v, 0.38, bottom=bottom, color=CAT_COLORS[cat],
+                   edgecolor="k" if j else "none", lw=0.4,
+                   label=cat.replace("_", " ") if j == 0 else None)  # fmt: skip
+            bottom += v
+    ax.set_xticks(x, cases, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("DRAM bytes / Sequential total")
+    ax.set_title(f"DRAM traffic by origin: Sequential (left) vs {_name(config)} (right, outlined)")
+    ax.legend(fontsize=7, ncol=3)
+    ax.grid(True, axis="y", alpha=0.3)
+    return save_figure(fig, path)
+
+
+def dram_timeline(tl: pd.DataFrame, bin_s: float, path: Path) -> Path | None:
+    """Fig. 17: DRAM bandwidth over time by origin and direction, one panel per
+    configuration (and case)."""
+    if tl.empty:
+        return None
+    panels = list(dict.fromkeys(zip(tl["case"], tl["config"], strict=True)))
+    fig, axes = new_figure(7.0, 2.2 * len(panels), nrows=len(panels), sharex=True, squeeze=False)
+    for ax, (case, cfg) in zip(axes[:, 0], panels, strict=True):
+        sub = tl[(tl["case"] == case) & (tl["config"] == cfg)].copy()
+        sub["series"] = sub["origin"].str.replace("gemm.remote", "gemm") + "_" + sub["kind"]
+        piv = sub.pivot_table(index="t_s", columns="series", values="bytes", aggfunc="sum")
+        piv = piv.sort_index().fillna(0.0)
+        for col in piv.columns:
+            ax.plot(piv.index * 1e6, piv[col] / bin_s / 1e9, lw=1.0, label=col.replace("_", " "))
+        ax.set_ylabel("GB/s")
+        ax.set_title(f"{case}: {_name(cfg)}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6, ncol=3, loc="upper right")
+    axes[-1, 0].set_xlabel("time (us)")
+    return save_figure(fig, path)
+
+
+def runtime_breakdown(bd: pd.DataFrame, path: Path) -> Path | None:
+    """Fig. 4: share of a sequential training layer in the all-reduce sub-layers' GEMMs,
+    their RS, their AG, and everything else."""
+    if bd.empty:
+        return None
+    labels = [f"{short(t)}\nTP{tp}" for t, tp in zip(bd["transformer"], bd["tp"], strict=True)]
+    fig, ax = new_figure(max(5.0, 0.9 * len(labels) + 2), 4.0)
+    bottom = np.zeros(len(bd))
+    for col, name, color in (("ar_gemms", "AR-producing GEMMs", "#1f77b4"), ("rs", "RS", "#d62728"),
+                             ("ag", "AG", "#2ca02c"), ("other", "other", "#bbbbbb")):  # fmt: skip
+        v = bd[col].to_numpy()
+        ax.bar(labels, v, bottom=bottom, label=name, color=color)
+        bottom += v
+    ax.set_ylabel("share of a training layer (Sequential)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title("Runtime breakdown")
+    return save_figure(fig, path)
+
+
+def cu_split(pc: pd.DataFrame, path: Path) -> Path | None:
+    """Fig. 6: geomean speedup of ideal overlap and of giving k CUs to the collective."""
+    cfgs = [c for c in _configs(pc["config"]) if c.startswith("cu_split") or c == "ideal_overlap"]
+    if pc.empty or not any(c.startswith("cu_split") for c in cfgs):
+        return None
+    vals = [geomean(pc.loc[pc["config"] == c, "speedup"]) for c in cfgs]
+    fig, ax = new_figure(5.0, 3.6)
+    ax.bar([_name(c) for c in cfgs], vals, color=["#555555"] + ["#ff7f0e"] * (len(cfgs) - 1))
+    for i, v in enumerate(vals):
+        ax.text(i, v + 0.01, f"{v:.2f}x", ha="center", fontsize=8)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_ylabel("geomean speedup over Sequential")
+    ax.set_title("Overlap with a CU split (GEMM on the other CUs)")
+    ax.set_ylim(0.9, max(vals) + 0.1)
+    return save_figure(fig, path)
+
+
+def e2e_bars(e2e: pd.DataFrame, path: Path) -> Path | None:
+    """End-to-end speedups per model and TP, training and prompt pass (Sec. 6.3)."""
+    if e2e.empty:
+        return None
+    sub = e2e[e2e["config"].isin(["t3", "t3_mca"])]
+    if sub.empty:
+        return None
+    sub = sub.assign(label=[f"{short(t)}/TP{tp}" for t, tp in zip(sub["transformer"], sub["tp"], strict=True)])
+    piv = sub.pivot_table(index="label", columns=["phase", "config"], values="speedup", sort=False)
+    fig, ax = new_figure(max(5.0, 1.1 * len(piv) + 2), 3.8)
+    x = np.arange(len(piv))
+    cols = list(piv.columns)
+    w = 0.8 / len(cols)
+    for i, col in enumerate(cols):
+        ax.bar(x + (i - (len(cols) - 1) / 2) * w, piv[col], w, label=f"{col[0]}: {_name(col[1])}")
+    ax.set_xticks(x, piv.index, fontsize=8)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_ylim(0.95, None)
+    ax.set_ylabel("speedup over Sequential")
+    ax.set_title("End-to-end estimate (training iteration, prompt pass)")
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def grid_figures(model, out_dir: Path) -> list[Path]:
+    rows = model.rows()
+    pc = per_case(rows)
+    paths = [
+        speedups(pc, out_dir / "speedups.png"),
+        dram_breakdown(pc, out_dir / "dram_by_origin.png"),
+        cu_split(pc, out_dir / "cu_split.png"),
+    ]
+    e2e = model.e2e()
+    if not e2e.empty:
+        from .grid import breakdown
+
+        paths.append(runtime_breakdown(breakdown(rows, e2e), out_dir / "runtime_breakdown.png"))
+        paths.append(e2e_bars(e2e, out_dir / "end_to_end.png"))
+    tl = model.grid.timeline()
+    if not tl.empty:
+        paths.append(dram_timeline(tl, model.params.timeline_bin_s, out_dir / "dram_timeline.png"))
+    return [p for p in paths if p is not None]
+
+
+# -- sweeps ------------------------------------------------------------------------------
+SWEEP_METRICS = ["speedup.ideal_overlap.geomean", "speedup.t3.geomean", "speedup.t3_mca.geomean",
+                 "speedup.ideal_rs_nmc.geomean"]  # fmt: skip
+
+
+def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Geomean speedups against each swept parameter (one swept: a line per configuration;
+    two swept: T3-MCA against the first, a line per value of the second)."""
+    ok = ok_rows(table)
+    swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1
+             and pd.api.types.is_numeric_dtype(ok[c])]  # fmt: skip
+    metrics = [m for m in SWEEP_METRICS if m in ok.columns]
+    if ok.empty or not swept or not metrics:
+        return []
+    paths = []
+    x = swept[0]
+    fig, ax = new_figure()
+    if len(swept) == 1:
+        g = ok.groupby(x)[metrics].mean()
+        for m in metrics:
+            ax.plot(g.index, g[m], "o-", label=_name(m.split(".")[1]))
+    else:
+        hue = swept[1]
+        for m in [m for m in ("speedup.t3_mca.geomean",) if m in ok]:
+            for v, grp in ok.groupby(hue):
+                g = grp.groupby(x)[m].mean()
+                ax.plot(g.index, g, "o-", label=f"{_name('t3_mca')}, {hue.split('.', 1)[1]} = {v:g}")
+        for m in ("speedup.t3.geomean", "speedup.ideal_overlap.geomean"):
+            if m in ok:
+                ax.axhline(ok[m].mean(), ls="--", lw=1, color="k" if "ideal" in m else "grey",
+                           label=_name(m.split(".")[1]))  # fmt: skip
+    if x in ("params.tokens", "params.l2_bytes", "params.mca_starvation_limit_s"):
+        ax.set_xscale("log", base=2 if x == "params.tokens" else 10)
+    ax.set_xlabel(x.split(".", 1)[1])
+    ax.set_ylabel("geomean sub-layer speedup over Sequential")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    paths.append(save_figure(fig, Path(out_dir) / f"sensitivity_{x.split('.', 1)[1]}.png"))
+    return paths
