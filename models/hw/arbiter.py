@@ -32,7 +32,8 @@ Granularity
     ``burst_bytes`` (default 64 KiB) trades fidelity for events: one SimPy timeout per burst.
     At 1 TB/s a 64 KiB burst lasts 65.5 ns, far below the 1-4 us starvation limits and the
     microsecond GEMM waves of interest, and a 100 MB GEMM costs ~1,500 events instead of the
-    ~1.6 million of 64 B requests. Real controllers arbitrate 32-64 B requests per channel
+    ~1.6 million of 64 B requests. The server is a chain of callbacks on timeouts (no SimPy
+    process): one event per burst. Real controllers arbitrate 32-64 B requests per channel
     over many channels; here all channels are lumped into one server.
 
 What it leaves out
@@ -49,12 +50,14 @@ Units: bytes, seconds, bytes/s.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
 
 import simpy
 from pydantic import Field
 
+from sim.events import call_later
 from sim.model import Params, Policy
 from sim.registry import policy
 from sim.scope import Scope, scope_of
@@ -121,12 +124,13 @@ class OriginStats:
 
 
 class _Transfer:
-    __slots__ = ("origin", "comm", "write", "cost", "unqueued", "left", "event")
+    __slots__ = ("origin", "comm", "write", "cost", "unqueued", "left", "event", "on_done")
 
-    def __init__(self, origin, comm, write, cost, nbytes, event):
+    def __init__(self, origin, comm, write, cost, nbytes, event, on_done=None):
         self.origin, self.comm, self.write, self.cost = origin, comm, write, cost
         self.unqueued = self.left = nbytes
         self.event = event
+        self.on_done = on_done
 
 
 class HBMArbiter:
@@ -166,33 +170,58 @@ class HBMArbiter:
         self._q: dict[bool, deque] = {COMPUTE: deque(), COMM: deque()}
         self._seq = count()
         self._comm_since = 0.0
-        self._wake: simpy.Event | None = None
-        env.process(self._serve())
+        self._busy = False
 
     # -- requests ---------------------------------------------------------------------------
-    def read(self, nbytes: float, origin: str) -> simpy.Event:
-        return self.transfer(nbytes, origin)
+    def read(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
+        return self.transfer(nbytes, origin, window=window)
 
-    def write(self, nbytes: float, origin: str) -> simpy.Event:
-        return self.transfer(nbytes, origin, write=True)
+    def write(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
+        return self.transfer(nbytes, origin, write=True, window=window)
 
     def transfer(
-        self, nbytes: float, origin: str, *, write: bool = False, cost: float = 1.0
+        self,
+        nbytes: float,
+        origin: str,
+        *,
+        write: bool = False,
+        cost: float = 1.0,
+        window: int | None = None,
     ) -> simpy.Event:
         """Move ``nbytes`` for ``origin``; each burst occupies the server ``cost`` times its
-        plain transfer time (NMC updates use ``cost > 1``). Fires when all bytes are served
-        plus ``latency_s``."""
+        plain transfer time (NMC updates use ``cost > 1``). ``window``: bursts kept queued
+        (default ``window_bursts``; e.g. the number of workgroups storing at once). Fires
+        when all bytes are served plus ``latency_s``."""
         event = self.env.event()
         if nbytes <= 0:
             return event.succeed(self.env.now)
-        tr = _Transfer(origin, origin not in self.compute_origins, write, cost, nbytes, event)
-        for _ in range(self.window_bursts):
+        self._start(_Transfer(origin, origin not in self.compute_origins, write, cost, nbytes,
+                              event), window)  # fmt: skip
+        return event
+
+    def transfer_then(
+        self,
+        nbytes: float,
+        origin: str,
+        on_done: Callable[[], object],
+        *,
+        write: bool = False,
+        cost: float = 1.0,
+    ) -> None:
+        """:meth:`transfer` without an event: ``on_done()`` is called when the transfer is
+        done (one event fewer per transfer, for models that issue very many)."""
+        if nbytes <= 0:
+            call_later(self.env, 0.0, lambda _e: on_done())
+            return
+        self._start(_Transfer(origin, origin not in self.compute_origins, write, cost, nbytes,
+                              None, on_done))  # fmt: skip
+
+    def _start(self, tr: _Transfer, window: int | None = None) -> None:
+        for _ in range(self.window_bursts if window is None else max(1, window)):
             if tr.unqueued <= 0:
                 break
             self._enqueue(tr)
-        if self._wake is not None and not self._wake.triggered:
-            self._wake.succeed()
-        return event
+        self._kick()
 
     # -- state the policies read ------------------------------------------------------------
     def occupancy(self, comm: bool) -> int:
@@ -233,52 +262,67 @@ class HBMArbiter:
             self._comm_since = self.env.now
         q.append((self.env.now, next(self._seq), tr, b))
 
-    def _serve(self):
+    def _kick(self) -> None:
+        """Start serving at the end of this instant's scheduling if the server is idle (so
+        requests made at the same instant all queue before the first pick)."""
+        if not self._busy:
+            self._busy = True
+            call_later(self.env, 0.0, self._next)
+
+    def _next(self, _ev=None) -> None:
         env, qs = self.env, self._q
-        while True:
-            if not qs[COMPUTE] and not qs[COMM]:
-                self._wake = env.event()
-                yield self._wake
-                self._wake = None
-                continue
-            if not qs[COMM]:
-                comm = COMPUTE
-            elif not qs[COMPUTE]:
-                comm = COMM
-            else:
-                comm = self.policy.select(self)
-            t_enq, _seq, tr, b = qs[comm].popleft()
-            if comm:
-                wait = env.now - self._comm_since
-                if wait > self.max_comm_wait_s:
-                    self.max_comm_wait_s = wait
-                self._comm_since = env.now
-            st = self.origin(tr.origin)
-            delay = env.now - t_enq
-            st.queue_delay_s += delay
-            st.max_queue_delay_s = max(st.max_queue_delay_s, delay)
-            service = b * tr.cost / self.bandwidth_Bps
-            t0 = env.now
-            yield env.timeout(service)
-            if self.scope.tracing:
-                self.scope.span("write" if tr.write else "read", t0, env.now, track=tr.origin,
-                                args={"bytes": b})  # fmt: skip
-            self.busy_s += service
-            if self.bin_s is not None:
-                key = (tr.origin, tr.write, int(t0 / self.bin_s))
-                self._bins[key] = self._bins.get(key, 0.0) + b
-            st.bursts += 1
-            if tr.write:
-                st.write_bytes += b
-            else:
-                st.read_bytes += b
-            tr.left -= b
-            if tr.unqueued > 0:
-                self._enqueue(tr)
-            elif tr.left <= 0:
+        if not qs[COMPUTE] and not qs[COMM]:
+            self._busy = False
+            return
+        if not qs[COMM]:
+            comm = COMPUTE
+        elif not qs[COMPUTE]:
+            comm = COMM
+        else:
+            comm = self.policy.select(self)
+        t_enq, _seq, tr, b = qs[comm].popleft()
+        now = env.now
+        if comm:
+            wait = now - self._comm_since
+            if wait > self.max_comm_wait_s:
+                self.max_comm_wait_s = wait
+            self._comm_since = now
+        st = self.stats.get(tr.origin)
+        if st is None:
+            st = self.stats[tr.origin] = OriginStats()
+        delay = now - t_enq
+        st.queue_delay_s += delay
+        if delay > st.max_queue_delay_s:
+            st.max_queue_delay_s = delay
+        service = b * tr.cost / self.bandwidth_Bps
+        call_later(env, service, self._served, (tr, b, st, now, service))
+
+    def _served(self, ev) -> None:
+        tr, b, st, t0, service = ev.value
+        env = self.env
+        if self.scope.tracing:
+            self.scope.span("write" if tr.write else "read", t0, env.now, track=tr.origin,
+                            args={"bytes": b})  # fmt: skip
+        self.busy_s += service
+        if self.bin_s is not None:
+            key = (tr.origin, tr.write, int(t0 / self.bin_s))
+            self._bins[key] = self._bins.get(key, 0.0) + b
+        st.bursts += 1
+        if tr.write:
+            st.write_bytes += b
+        else:
+            st.read_bytes += b
+        tr.left -= b
+        if tr.unqueued > 0:
+            self._enqueue(tr)
+        elif tr.left <= 0:
+            if tr.event is None:
                 if self.latency_s > 0:
-                    env.timeout(self.latency_s).callbacks.append(
-                        lambda _e, ev=tr.event: ev.succeed(env.now)
-                    )
+                    call_later(env, self.latency_s, lambda _e, f=tr.on_done: f())
                 else:
-                    tr.event.succeed(env.now)
+                    tr.on_done()
+            elif self.latency_s > 0:
+                call_later(env, self.latency_s, lambda _e, e=tr.event: e.succeed(env.now))
+            else:
+                tr.event.succeed(env.now)
+        self._next()

@@ -153,6 +153,7 @@ class GPU:
         cache_outputs: bool = False,
         k_steps: int = 1,
         store: StoreFn | None = None,
+        tile_stores: bool = True,
     ) -> simpy.Process:
         """Run a GEMM on ``cus`` CUs (default: all CUs free now); value: :class:`GemmResult`.
 
@@ -170,7 +171,7 @@ class GPU:
             l2_bytes=l2_bytes, cache_outputs=cache_outputs,
         )  # fmt: skip
         return self.run_plan(plan, on_wave=on_wave, on_tile=on_tile, origin=origin,
-                             k_steps=k_steps, store=store)  # fmt: skip
+                             k_steps=k_steps, store=store, tile_stores=tile_stores)  # fmt: skip
 
     def run_plan(
         self,
@@ -181,15 +182,24 @@ class GPU:
         origin: str = "gemm",
         k_steps: int = 1,
         store: StoreFn | None = None,
+        tile_stores: bool = True,
     ) -> simpy.Process:
-        """Run a GEMM planned with :func:`sim_models.hw.gemm.plan_gemm` (its ``cus`` CUs)."""
+        """Run a GEMM planned with :func:`sim_models.hw.gemm.plan_gemm` (its ``cus`` CUs).
+
+        ``tile_stores=False`` (tile mode without a ``store`` function): a wave's stores are
+        one write of its output with one burst per tile queued at once (as all its
+        workgroups store together), and its tiles complete together when it lands (fewer
+        events, for runs that do not need per-tile completion; needs an ``hbm`` whose
+        ``write`` takes ``window``)."""
         if not 1 <= plan.cus <= self.spec.compute_units:
             raise ValueError(f"{self.name}: plan needs {plan.cus} CUs of {self.spec.compute_units}")
         if k_steps < 1:
             raise ValueError(f"k_steps must be >= 1, got {k_steps}")
         if k_steps == 1 and store is None:
             return self.env.process(self._run_gemm(plan, on_wave, on_tile, origin))
-        return self.env.process(self._run_tiles(plan, on_wave, on_tile, origin, k_steps, store))
+        return self.env.process(
+            self._run_tiles(plan, on_wave, on_tile, origin, k_steps, store, tile_stores)
+        )
 
     def _run_gemm(self, plan: GemmPlan, on_wave, on_tile, origin: str):
         env = self.env
@@ -227,7 +237,8 @@ class GPU:
             return self.env.event().succeed()
         return self.hbm.read(nbytes, origin)
 
-    def _run_tiles(self, plan: GemmPlan, on_wave, on_tile, origin: str, k_steps: int, store):
+    def _run_tiles(self, plan: GemmPlan, on_wave, on_tile, origin: str, k_steps: int, store,
+                   tile_stores: bool = True):  # fmt: skip
         env = self.env
         yield self.cus.get(plan.cus)
         result = GemmResult(plan, start_s=env.now)
@@ -250,7 +261,15 @@ class GPU:
             if stores_done is not None and not stores_done.processed:
                 yield stores_done  # store buffer: one wave of stores in flight
             stores = []
-            for tile in wave.tiles:
+            if store is None and not tile_stores and self.hbm is not None:
+                # every workgroup stores at once: one burst in flight per tile
+                ev = self.hbm.write(wave.write_bytes, origin, window=len(wave.tiles))
+                if on_tile is not None:
+                    ev.callbacks.append(
+                        lambda _e, ts=wave.tiles: [on_tile(t, env.now) for t in ts]
+                    )
+                stores.append(ev)
+            for tile in wave.tiles if not stores else ():
                 nbytes = tile.nbytes(b)
                 if store is not None:
                     ev = store(tile, nbytes)

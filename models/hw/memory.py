@@ -134,11 +134,11 @@ class MemoryDevice:
         self.used_bytes = max(0.0, self.used_bytes - nbytes)
 
     # traffic
-    def read(self, nbytes: float, origin: str) -> simpy.Event:
-        return self.channel.read(nbytes, origin)
+    def read(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
+        return self.channel.read(nbytes, origin, window=window)
 
-    def write(self, nbytes: float, origin: str) -> simpy.Event:
-        return self.channel.write(nbytes, origin)
+    def write(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
+        return self.channel.write(nbytes, origin, window=window)
 
     def reduce_baseline(self, nbytes: float, origin: str) -> simpy.Event:
         """GPU-side reduction of a received chunk into a resident one: read both, write the
@@ -191,6 +191,16 @@ class ComputeEnhancedMemory(MemoryDevice):
         ev = self.channel.transfer(nbytes, origin, write=True, cost=cost)
         ev.callbacks.append(lambda _e: self._count_update(nbytes))
         return ev
+
+    def update_then(self, nbytes: float, origin: str, on_done, *, cost_scale: float = 1.0) -> None:
+        """:meth:`update` without an event: ``on_done()`` is called when it is done."""
+        cost = (1 + self.nmc_extra_occupancy) * cost_scale
+
+        def done():
+            self._count_update(nbytes)
+            on_done()
+
+        self.channel.transfer_then(nbytes, origin, done, write=True, cost=cost)
 
     def _count_update(self, nbytes: float) -> None:
         self.updates += 1

@@ -117,6 +117,14 @@ class SerialLink:
             self._start()
         return ev
 
+    def send_then(self, nbytes: float, on_arrival, tag: str = "msg") -> None:
+        """:meth:`send` without an event: ``on_arrival()`` is called when it has arrived."""
+        if nbytes < 0:
+            raise ValueError("nbytes must be >= 0")
+        self._queue.append((nbytes, on_arrival, tag))
+        if not self._busy:
+            self._start()
+
     @property
     def queued(self) -> int:
         return len(self._queue)
@@ -135,10 +143,15 @@ class SerialLink:
         self.busy_s += now - t0
         if self.scope.tracing:
             self.scope.span(tag, t0, now, args={"bytes": nbytes})
-        if self.latency_s > 0:
-            call_later(self.env, self.latency_s, lambda _t: ev.succeed(self.env.now))
+        if isinstance(ev, simpy.Event):
+            if self.latency_s > 0:
+                call_later(self.env, self.latency_s, lambda _t: ev.succeed(self.env.now))
+            else:
+                ev.succeed(now)
+        elif self.latency_s > 0:
+            call_later(self.env, self.latency_s, lambda _t: ev())
         else:
-            ev.succeed(now)
+            ev()
         self._busy = False
         if self._queue:
             self._start()

@@ -192,15 +192,41 @@ def grid_figures(model, out_dir: Path) -> list[Path]:
 
         paths.append(runtime_breakdown(breakdown(rows, e2e), out_dir / "runtime_breakdown.png"))
         paths.append(e2e_bars(e2e, out_dir / "end_to_end.png"))
+        paths.append(e2e_sensitivity(model, out_dir / "e2e_vs_other_fraction.png"))
     tl = model.grid.timeline()
     if not tl.empty:
         paths.append(dram_timeline(tl, model.params.timeline_bin_s, out_dir / "dram_timeline.png"))
     return [p for p in paths if p is not None]
 
 
+def e2e_sensitivity(model, path: Path, fractions=(0.2, 0.3, 0.4, 0.5, 0.6)) -> Path | None:
+    """End-to-end geomean speedups of T3 and T3-MCA against ``other_fraction``, the share of
+    a sequential layer that T3 does not change (the fold's one assumption)."""
+    from .grid import end_to_end
+
+    rows = model.rows()
+    curves: dict[tuple[str, str], list[float]] = {}
+    for f in fractions:
+        e = end_to_end(rows, model.knobs, model.params.tokens, f)
+        if e.empty:
+            return None
+        for (phase, cfg), g in e.groupby(["phase", "config"]):
+            if cfg in ("t3", "t3_mca", "ideal_overlap"):
+                curves.setdefault((phase, cfg), []).append(geomean(g["speedup"]))
+    if not curves:
+        return None
+    fig, ax = new_figure()
+    for (phase, cfg), v in sorted(curves.items()):
+        ax.plot(fractions, v, "o-" if phase == "train" else "s--", label=f"{phase}: {_name(cfg)}")
+    ax.axvline(model.params.other_fraction, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("other_fraction: share of a sequential layer's time that T3 does not change")
+    ax.set_ylabel("geomean end-to-end speedup")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
 # -- sweeps ------------------------------------------------------------------------------
-SWEEP_METRICS = ["speedup.ideal_overlap.geomean", "speedup.t3.geomean", "speedup.t3_mca.geomean",
-                 "speedup.ideal_rs_nmc.geomean"]  # fmt: skip
 
 
 def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -209,7 +235,7 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     ok = ok_rows(table)
     swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1
              and pd.api.types.is_numeric_dtype(ok[c])]  # fmt: skip
-    metrics = [m for m in SWEEP_METRICS if m in ok.columns]
+    metrics = [c for c in ok.columns if c.startswith("speedup.") and c.endswith(".geomean")]
     if ok.empty or not swept or not metrics:
         return []
     paths = []
@@ -229,11 +255,29 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             if m in ok:
                 ax.axhline(ok[m].mean(), ls="--", lw=1, color="k" if "ideal" in m else "grey",
                            label=_name(m.split(".")[1]))  # fmt: skip
-    if x in ("params.tokens", "params.l2_bytes", "params.mca_starvation_limit_s"):
-        ax.set_xscale("log", base=2 if x == "params.tokens" else 10)
+    if x in ("params.tokens", "params.mca_threshold_max_bursts", "params.rs_slice_bytes"):
+        ax.set_xscale("log", base=2)
+    elif x == "params.l2_bytes":
+        ax.set_xscale("symlog", linthresh=2**20)
     ax.set_xlabel(x.split(".", 1)[1])
     ax.set_ylabel("geomean sub-layer speedup over Sequential")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     paths.append(save_figure(fig, Path(out_dir) / f"sensitivity_{x.split('.', 1)[1]}.png"))
+    data = [c for c in ok.columns if c.startswith(("gemm_reads_ratio.", "dram_reduction."))
+            and c.endswith(".geomean") and ".t3" in c]  # fmt: skip
+    if data and len(swept) == 1:
+        g = ok.groupby(x)[data].mean()
+        fig, ax = new_figure()
+        for m in data:
+            kind, cfg = m.split(".")[0], m.split(".")[1]
+            ax.plot(g.index, g[m], "o-", label=f"{kind.replace('_', ' ')}: {_name(cfg)}")
+        if x in ("params.tokens", "params.l2_bytes"):
+            ax.set_xscale("symlog" if x == "params.l2_bytes" else "log",
+                          **({"linthresh": 2**20} if x == "params.l2_bytes" else {"base": 2}))
+        ax.set_xlabel(x.split(".", 1)[1])
+        ax.set_ylabel("GEMM reads Sequential/config; DRAM reduction")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        paths.append(save_figure(fig, Path(out_dir) / f"data_movement_{x.split('.', 1)[1]}.png"))
     return paths

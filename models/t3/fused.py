@@ -84,7 +84,6 @@ class FusedGemmRS:
         env: simpy.Environment,
         gpu,
         mem,
-        port,
         link,
         plan: GemmPlan,
         stages: list[list[Tile]],
@@ -94,10 +93,12 @@ class FusedGemmRS:
         tracker_entries: int,
         mca: OccupancyThreshold | None = None,
         mca_threshold_max: int = 16,
+        comm_scale: float = 1.0,
     ):
         if len(stages) < 2:
             raise ValueError("a fused reduce-scatter needs at least 2 ranks")
-        self.env, self.gpu, self.mem, self.port, self.link = env, gpu, mem, port, link
+        self.env, self.gpu, self.mem, self.link = env, gpu, mem, link
+        self.comm_scale = comm_scale  # scales communication's memory time (0: free)
         self.plan, self.stages, self.k_steps = plan, stages, k_steps
         self.p = len(stages)
         self.b = plan.shape.dtype_bytes
@@ -178,8 +179,8 @@ class FusedGemmRS:
     def _arrive(self, stage: int, pos: int) -> None:
         origin = "gemm.remote" if stage == 1 else "rs"
         for t in self.upstream[stage][pos]:
-            ev = self.port.update(t.nbytes(self.b), origin)
-            ev.callbacks.append(lambda _e, k=t.index: self.tracker.update(k))
+            self.mem.update_then(t.nbytes(self.b), origin, lambda k=t.index: self.tracker.update(k),
+                                 cost_scale=self.comm_scale)  # fmt: skip
 
     # -- trigger -> DMA ---------------------------------------------------------------------
     def _fire(self, key: int) -> None:
@@ -197,12 +198,11 @@ class FusedGemmRS:
             key = self._dma_q.popleft()
             self._dma_busy += 1
             nbytes = self._tile[key].nbytes(self.b)
-            ev = self.port.read(nbytes, "rs")
-            ev.callbacks.append(lambda _e, k=key, n=nbytes: self._dma_send(k, n))
+            self.mem.channel.transfer_then(nbytes, "rs", lambda k=key, n=nbytes: self._dma_send(k, n),
+                                           cost=self.comm_scale)  # fmt: skip
 
     def _dma_send(self, key: int, nbytes: int) -> None:
-        ev = self.link.send(nbytes, "dma")
-        ev.callbacks.append(lambda _e, k=key: self._dma_delivered(k))
+        self.link.send_then(nbytes, lambda k=key: self._dma_delivered(k), "dma")
 
     def _dma_delivered(self, key: int) -> None:
         self._dma_busy -= 1

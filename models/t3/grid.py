@@ -5,7 +5,8 @@ end-to-end estimates and the runtime breakdown.
 Each (sub-layer, configuration) is an independent :class:`~sim_models.t3.system.SubLayerRun`
 with its own GPU, memory and link, all started at time 0 in the same SimPy environment:
 the simulations share nothing but the event queue, so each result is the one it would have
-alone, and a whole grid costs one engine run.
+alone, and a whole grid costs one engine run. Sub-layers whose per-GPU GEMM and TP degree
+are the same (FC-1's dgrad and FC-2 in GPT-style models) are simulated once.
 
 End-to-end fold (:func:`end_to_end`) [A]
     A layer's time is the sum of its four all-reduce sub-layers (simulated, per
@@ -93,17 +94,29 @@ class GridRun:
         self.env, self.cases, self.configs, self.knobs, self.tokens = env, cases, configs, knobs, tokens
         self.scope = scope_of(scope)
         self.runs: list[tuple[Case, str, SubLayerRun]] = []
+        self._unique: dict[tuple, SubLayerRun] = {}
         for case in cases:
             shape = sublayer_gemm(transformer(case.transformer), case.sublayer, case.tp, tokens)
             for label, cfg, k in configs:
-                name = f"{case.transformer}.tp{case.tp}.{case.sublayer}.{label}"
-                run = SubLayerRun(env, shape, case.tp, cfg, knobs, comm_cus=k or 8,
-                                  scope=self.scope.child(name),
-                                  record_timeline=case.key in timeline_keys)  # fmt: skip
+                timeline = case.key in timeline_keys
+                # sub-layers with the same GEMM (e.g. GPT-style FC-1 and FC-2) share one run
+                key = (shape, case.tp, cfg, k, timeline)
+                run = self._unique.get(key)
+                if run is None:
+                    name = f"{case.transformer}.tp{case.tp}.{case.sublayer}.{label}"
+                    run = SubLayerRun(env, shape, case.tp, cfg, knobs, comm_cus=k or 8,
+                                      scope=self.scope.child(name),
+                                      record_timeline=timeline)  # fmt: skip
+                    self._unique[key] = run
                 self.runs.append((case, label, run))
 
+    @property
+    def simulations(self) -> int:
+        """Distinct sub-layer simulations (identical GEMMs are simulated once)."""
+        return len(self._unique)
+
     def start(self) -> None:
-        for _case, _label, run in self.runs:
+        for run in self._unique.values():
             run.start()
 
     def rows(self) -> pd.DataFrame:

@@ -266,14 +266,14 @@ class SubLayerRun:
             mem = self._memory()
             gpu = GPU(env, k.gpu, hbm=mem, scope=self.scope.child("gpu"))
             plan = self._plan(self.base_order(), cus, True)
-            yield gpu.run_plan(plan, k_steps=k.k_steps, store=self._plain_store(mem))
+            yield gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False)
             gemm_end = rs_end = env.now
         elif cfg in ("sequential", "ideal_rs_nmc"):
             mem = self._memory()
             gpu = GPU(env, k.gpu, hbm=mem, scope=self.scope.child("gpu"))
             link = self._link()
             plan = self._plan(self.base_order(), cus, True)
-            yield gpu.run_plan(plan, k_steps=k.k_steps, store=self._plain_store(mem))
+            yield gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False)
             gemm_end = env.now
             yield ring_reduce_scatter(env, self._port(mem), link, tp, S,
                                       nmc=cfg == "ideal_rs_nmc", cu_Bps=self._cu_Bps(cus),
@@ -284,7 +284,7 @@ class SubLayerRun:
             gpu = GPU(env, k.gpu, hbm=mem_g, scope=self.scope.child("gpu"))
             link = self._link()
             plan = self._plan(self.base_order(), cus, True)
-            g = gpu.run_plan(plan, k_steps=k.k_steps, store=self._plain_store(mem_g))
+            g = gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False)
             r = ring_reduce_scatter(env, self._port(mem_c), link, tp, S, cu_Bps=self._cu_Bps(cus),
                                     add_flops=self._add_flops(cus), slices=slices)  # fmt: skip
             yield g
@@ -306,10 +306,11 @@ class SubLayerRun:
             plan = self._plan(order, cus, False)  # uncached (bypassing) output stores
             tiles = {t.index: t for t in tile_grid(self.shape, k.tile, k.tile)}
             stages = [[tiles[i] for i in st] for st in stage_idx]
-            fused = FusedGemmRS(env, gpu, mem, self._port(mem), link, plan, stages,
+            fused = FusedGemmRS(env, gpu, mem, link, plan, stages,
                                 k_steps=k.k_steps, dma_reads_in_flight=k.dma_reads_in_flight,
                                 tracker_entries=k.tracker_entries, mca=policy,
-                                mca_threshold_max=k.mca_threshold_max_bursts)  # fmt: skip
+                                mca_threshold_max=k.mca_threshold_max_bursts,
+                                comm_scale=k.comm_cost_scale)  # fmt: skip
             fr = yield fused.start()
             gemm_end, rs_end = fr.gemm_end_s, fr.rs_end_s
             stats.update(
@@ -339,8 +340,7 @@ class SubLayerRun:
                     ready[s].succeed()
 
             plan = self._plan(order, cus - self.comm_cus, True)
-            g = gpu.run_plan(plan, k_steps=k.k_steps, store=self._plain_store(mem),
-                             on_tile=stored)  # fmt: skip
+            g = gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False, on_tile=stored)
             r = ring_reduce_scatter(env, self._port(mem), link, tp, S,
                                     cu_Bps=self._cu_Bps(self.comm_cus),
                                     add_flops=self._add_flops(self.comm_cus),
@@ -369,7 +369,3 @@ class SubLayerRun:
             ag_s=end - t_ag, counters=counters, stats=stats, timeline=timeline,
         )  # fmt: skip
         return self.result
-
-    @staticmethod
-    def _plain_store(mem):
-        return lambda _tile, nbytes: mem.write(nbytes, "gemm")

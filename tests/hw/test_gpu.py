@@ -121,3 +121,16 @@ def test_tile_mode_store_backpressure():
     # wave 1 computes while wave 0's 80 stores drain (80 us >> t_wave); its stores follow
     assert proc.value.time_s == pytest.approx(t_wave + 160 * per_store)
     assert len(proc.value.wave_end_s) == 2
+
+
+def test_tile_mode_wave_stores_complete_tiles_together():
+    env = simpy.Environment()
+    hbm = HBMArbiter(env, T3.hbm_bandwidth_Bps)
+    g = GPU(env, T3, hbm=hbm)
+    shape = GemmShape(1024, 1024, 4096)
+    done = []
+    proc = g.gemm(shape, k_steps=4, tile_stores=False, on_tile=lambda t, now: done.append(now))
+    env.run(until=proc)
+    assert len(done) == 64 and len(set(done)) == 1  # one write, all tiles at once
+    assert hbm.stats["gemm"].write_bytes == 1024 * 1024 * 2
+    assert done[0] == pytest.approx(proc.value.end_s)
