@@ -50,6 +50,8 @@ import simpy
 from sim_models.hw.arbiter import OccupancyThreshold
 from sim_models.hw.gemm import GemmPlan, Tile
 
+from sim.events import call_later
+
 from .tracker import Tracker
 
 UPSTREAM_COUNT = 2  # local store + one upstream update per tile (Fig. 7 walk-through)
@@ -179,6 +181,9 @@ class FusedGemmRS:
     def _arrive(self, stage: int, pos: int) -> None:
         origin = "gemm.remote" if stage == 1 else "rs"
         for t in self.upstream[stage][pos]:
+            if self.comm_scale == 0:  # free communication: lands at once, touches no memory
+                call_later(self.env, 0.0, lambda _e, k=t.index: self.tracker.update(k))
+                continue
             self.mem.update_then(t.nbytes(self.b), origin, lambda k=t.index: self.tracker.update(k),
                                  cost_scale=self.comm_scale)  # fmt: skip
 
@@ -198,6 +203,9 @@ class FusedGemmRS:
             key = self._dma_q.popleft()
             self._dma_busy += 1
             nbytes = self._tile[key].nbytes(self.b)
+            if self.comm_scale == 0:
+                call_later(self.env, 0.0, lambda _e, k=key, n=nbytes: self._dma_send(k, n))
+                continue
             self.mem.channel.transfer_then(nbytes, "rs", lambda k=key, n=nbytes: self._dma_send(k, n),
                                            cost=self.comm_scale)  # fmt: skip
 

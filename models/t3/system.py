@@ -140,18 +140,28 @@ class SubLayerResult:
 
 class _CommPort:
     """Communication's view of memory: every transfer's channel time scaled by
-    ``scale`` (1 = real; 0 = free communication, for what-if checks)."""
+    ``scale`` (1 = real). ``scale = 0`` is free communication (a what-if check): the
+    transfer does not touch memory at all (no time, no latency, no bytes counted)."""
 
     def __init__(self, mem: ComputeEnhancedMemory, scale: float):
         self.mem, self.scale = mem, scale
 
+    def _free(self) -> simpy.Event:
+        return self.mem.env.event().succeed()
+
     def read(self, nbytes: float, origin: str) -> simpy.Event:
+        if self.scale == 0:
+            return self._free()
         return self.mem.channel.transfer(nbytes, origin, cost=self.scale)
 
     def write(self, nbytes: float, origin: str) -> simpy.Event:
+        if self.scale == 0:
+            return self._free()
         return self.mem.channel.transfer(nbytes, origin, write=True, cost=self.scale)
 
     def update(self, nbytes: float, origin: str) -> simpy.Event:
+        if self.scale == 0:
+            return self._free()
         return self.mem.update(nbytes, origin, cost_scale=self.scale)
 
 

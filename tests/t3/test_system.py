@@ -1,0 +1,169 @@
+"""The sub-layer mechanism, one property at a time (T3 configurations on one ring rank)."""
+
+import pytest
+import simpy
+from sim_models.hw.catalog import gpu, link
+from sim_models.hw.ring_memory import ring_rs_dram_bytes, ring_rs_time_s
+from sim_models.t3 import fused
+from sim_models.t3.system import CONFIGURATIONS
+
+G = gpu("t3_sim")
+RING = link("t3_ring")
+
+
+def test_dma_fires_exactly_once_per_tile_when_both_updates_have_landed(run_sublayer, monkeypatch):
+    """Every tile of stages 2..p-1 fires its DMA once, at the instant its second update
+    (local store or upstream arrival) lands; stage-p tiles complete; no tile fires early."""
+    updates: dict[int, list[float]] = {}
+    fires: dict[int, list[float]] = {}
+    made = []
+
+    class Spy(fused.Tracker):
+        def __init__(self, on_fire, **kw):
+            def fire(key):
+                fires.setdefault(key, []).append(self_env[0].now)
+                on_fire(key)
+
+            super().__init__(fire, **kw)
+            made.append(self)
+
+        def update(self, key):
+            updates.setdefault(key, []).append(self_env[0].now)
+            return super().update(key)
+
+    self_env = []
+    env = simpy.Environment()
+    self_env.append(env)
+    monkeypatch.setattr(fused, "Tracker", Spy)
+    res, run = run_sublayer("t3", tp=4, env=env)
+    order, stages = run.staggered()
+    tracked = [i for st in stages[1:] for i in st]
+    assert sorted(fires) == sorted(tracked)  # every tracked tile fired ...
+    assert all(len(v) == 1 for v in fires.values())  # ... exactly once
+    for key, (t_fire,) in fires.items():
+        assert len(updates[key]) == 2  # local store + upstream update
+        assert t_fire == max(updates[key])  # at the second one, not before
+    assert res.stats["dma_transfers"] == sum(len(st) for st in stages[1:-1])
+    assert made[0].pending() == 0
+    # stage-1 tiles are stored remotely and never tracked
+    assert not set(stages[0]) & set(fires)
+
+
+def test_staggered_order_computes_own_chunk_last(run_sublayer):
+    _res, run = run_sublayer("t3", tp=4)
+    order, stages = run.staggered()
+    base = run.base_order()
+    chunks = [base[i * len(base) // 4:(i + 1) * len(base) // 4] for i in range(4)]
+    assert stages[-1] == chunks[0]  # stage p is the chunk this rank owns
+    assert stages[0] == chunks[1]
+    assert sorted(order) == sorted(base)
+
+
+def test_nmc_removes_the_rs_reduction_reads(run_sublayer):
+    p = 8
+    seq, _ = run_sublayer("sequential", tp=p)
+    nmc, _ = run_sublayer("ideal_rs_nmc", tp=p)
+    t3, _ = run_sublayer("t3", tp=p)
+    S = 1024 * 3072 * 2
+    c = S / p
+    sb, nb, tb = seq.category_bytes(), nmc.category_bytes(), t3.category_bytes()
+    assert sb["rs_read"] == pytest.approx(ring_rs_dram_bytes(p, S)[0])  # (2p-1) c
+    assert nb["rs_read"] == pytest.approx(ring_rs_dram_bytes(p, S, nmc=True)[0])  # (p-1) c
+    assert sb["rs_read"] - nb["rs_read"] == pytest.approx(p * c)  # the reduction's reads
+    # fused: only the DMA reads of stages 2..p-1 remain
+    assert tb["rs_read"] == pytest.approx((p - 2) * c, rel=0.02)
+    # writes: Sequential GEMM S + RS p c; T3 (p-1) local + 1 remote-landed + (p-2) RS updates
+    assert sb["gemm_write"] + sb["rs_write"] == pytest.approx(2 * p * c)
+    assert tb["gemm_write"] + tb["rs_write"] == pytest.approx((2 * p - 2) * c, rel=0.02)
+    assert nmc.time_s < seq.time_s
+
+
+@pytest.mark.parametrize("limit", [0.5e-6, 2e-6])
+def test_mca_never_holds_communication_beyond_its_starvation_bound(run_sublayer, limit):
+    res, run = run_sublayer("t3_mca", sublayer="fc2", tp=8, mca_starvation_limit_s=limit,
+                            mca_threshold_max_bursts=4, l2_bytes=0)  # fmt: skip
+    burst_s = 64 * 1024 * 1.5 / G.hbm_bandwidth_Bps  # longest burst: an NMC update
+    assert res.stats["mca_forced_bursts"] > 0  # the bound was exercised
+    assert 0 < res.stats["max_comm_wait_s"] <= limit + burst_s + 1e-12
+    assert 1 <= res.stats["mca_threshold_bursts"] <= 4
+    assert run.policy.threshold_bursts == res.stats["mca_threshold_bursts"]
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS)
+def test_free_communication_leaves_the_gemm_time(run_sublayer, config):
+    res, run = run_sublayer(config, sublayer="fc2", tp=8, comm_cost_scale=0.0)
+    assert res.time_s == pytest.approx(res.gemm_s, rel=1e-9)
+    assert res.category_bytes()["rs_read"] == res.category_bytes()["ag_write"] == 0
+    if config in ("sequential", "ideal_overlap", "ideal_rs_nmc"):
+        seq, _ = run_sublayer("sequential", sublayer="fc2", tp=8)  # with communication
+        assert res.time_s == pytest.approx(seq.gemm_s, rel=1e-9)  # its GEMM alone
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS)
+def test_one_gpu_communicates_nothing(run_sublayer, config):
+    res, _ = run_sublayer(config, tp=1)
+    b = res.category_bytes()
+    assert res.stats["link_bytes"] == 0
+    assert b["rs_read"] == b["rs_write"] == b["ag_read"] == b["ag_write"] == 0
+    assert res.time_s == res.gemm_s == res.rs_end_s
+
+
+@pytest.mark.parametrize("p", [2, 8, 16])
+def test_sequential_rs_is_ring_closed_form_plus_its_dram_time(run_sublayer, p):
+    res, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=0.0)
+    S = 1024 * 3072 * 2
+    rs = res.rs_end_s - res.gemm_s
+    cus = G.compute_units
+    expect = ring_rs_time_s(p, S, RING, G.hbm_bandwidth_Bps, cu_Bps=cus * 2 * 1e12 / cus,
+                            add_flops=G.peak("fp32"))  # fmt: skip
+    assert rs == pytest.approx(expect, rel=1e-9)
+    c = S / p
+    ring = (p - 1) * (RING.latency_s + c / RING.bandwidth_Bps)
+    dram = sum(ring_rs_dram_bytes(p, S)) / G.hbm_bandwidth_Bps
+    assert rs == pytest.approx(ring + dram, rel=1e-9)
+    # with the HBM's latency: the closed form counts one latency per memory phase
+    res2, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=500e-9)
+    rs2 = res2.rs_end_s - res2.gemm_s
+    assert rs2 == pytest.approx(ring_rs_time_s(p, S, RING, G.hbm_bandwidth_Bps, mem_latency_s=500e-9,
+                                               cu_Bps=2e12, add_flops=G.peak("fp32")), rel=1e-9)  # fmt: skip
+
+
+def test_ideal_overlap_is_max_of_gemm_and_rs_plus_ag(run_sublayer):
+    seq, _ = run_sublayer("sequential", sublayer="fc2")
+    ideal, _ = run_sublayer("ideal_overlap", sublayer="fc2")
+    rs = seq.rs_end_s - seq.gemm_s
+    assert ideal.gemm_s == pytest.approx(seq.gemm_s)
+    assert ideal.time_s == pytest.approx(max(seq.gemm_s, rs) + seq.ag_s, rel=1e-9)
+
+
+def test_cu_split_runs_gemm_on_the_remaining_cus(run_sublayer):
+    seq, _ = run_sublayer("sequential", sublayer="fc2", tokens=2048)
+    for k in (8, 16):
+        res, run = run_sublayer("cu_split", sublayer="fc2", tokens=2048, comm_cus=k)
+        assert res.gemm_s > seq.gemm_s  # fewer CUs for the GEMM
+        assert res.rs_end_s >= res.gemm_s
+    with pytest.raises(ValueError):
+        run_sublayer("cu_split", comm_cus=80)
+
+
+def test_t3_link_carries_p_minus_1_chunks_and_beats_sequential(run_sublayer):
+    p = 8
+    res, _ = run_sublayer("t3", tp=p)
+    seq, _ = run_sublayer("sequential", tp=p)
+    S = 1024 * 3072 * 2
+    # RS: stage-1 stores + p-2 DMA'd chunks = p-1 chunks; then the AG's p-1 chunks
+    assert res.stats["link_bytes"] == pytest.approx(2 * (p - 1) * S / p, rel=0.02)
+    assert res.time_s < seq.time_s
+    assert res.stats["tracker_peak_entries"] > 0
+
+
+def test_unknown_configuration():
+    from sim_models.hw.gemm import GemmShape
+    from sim_models.t3.system import Knobs, SubLayerRun
+
+    k = Knobs(gpu=G, link=RING, l2_bytes=G.l2_bytes)
+    with pytest.raises(ValueError, match="unknown configuration"):
+        SubLayerRun(simpy.Environment(), GemmShape(256, 256, 64), 2, "t4", k)
+    with pytest.raises(ValueError, match="cannot be cut"):
+        run = SubLayerRun(simpy.Environment(), GemmShape(128, 128, 64), 4, "t3", k)
+        run.staggered()
