@@ -97,9 +97,9 @@ def test_end_to_end_fold_arithmetic():
     e = end_to_end(rows, knobs, 1024, 0.5)
     tr = e[(e["phase"] == "train") & (e["config"] == "t3")].iloc[0]
     G = tr["other_gemms_s"]
-    O = (8.0 + G)  # f / (1 - f) = 1
-    assert tr["other_ops_s"] == pytest.approx(O)
-    assert tr["speedup"] == pytest.approx((8.0 + G + O) / (4.0 + G + O))
+    rest = 8.0 + G  # f / (1 - f) = 1
+    assert tr["other_ops_s"] == pytest.approx(rest)
+    assert tr["speedup"] == pytest.approx((8.0 + G + rest) / (4.0 + G + rest))
     inf = e[(e["phase"] == "infer") & (e["config"] == "t3")].iloc[0]
     assert inf["sublayers_s"] == pytest.approx(2.0)  # OP and FC-2 only
     assert geomean([1.0, 4.0]) == pytest.approx(2.0)
