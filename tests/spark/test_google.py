@@ -112,3 +112,24 @@ def test_task_events_bad_row(tmp_path):
     p.write_text("10,,1,0,m,0,u,0,0,0.5,0.1,0,0\nsoon,,1,0,m,1,u,0,0,,0.1,0,0\n")
     with pytest.raises(DataError, match=r"bad\.csv:2"):
         read_task_events([p], 0.0, 100.0)
+
+
+def test_cli_cut_window_then_replay(cli, tmp_path):
+    events = _events(tmp_path)
+    out = tmp_path / "excerpt.csv"
+    code, stdout, _ = cli("spark", "cut-window", str(events), "--start-s", "0", "--period-s",
+                          "500", "--out", str(out))  # fmt: skip
+    assert code == 0 and "2 tasks of 1 jobs" in stdout
+    code, stdout, _ = cli("spark", "window", str(out), "--scaling", "1")
+    import json
+
+    summary = json.loads(stdout)
+    assert summary["job_groups"] == 1 and summary["spark_queries"] == 2
+    code, _, err = cli("spark", "cut-window", str(tmp_path / "none.csv"), "--start-s", "0",
+                       "--out", str(out))  # fmt: skip
+    assert code == 2 and "not found" in err
+
+
+def test_cli_lists_scenarios(cli):
+    code, out, _ = cli("spark", "scenarios")
+    assert code == 0 and "s2_2_power_2_small: 184 jobs, 4 users" in out
