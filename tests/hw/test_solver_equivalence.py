@@ -56,3 +56,12 @@ def test_incremental_equals_full_on_shipped_scenarios(path, monkeypatch):
             assert math.isnan(w), k
         else:
             np.testing.assert_allclose(v, w, rtol=1e-9, err_msg=k)
+
+
+def test_benchmark_workload_incremental_equals_full():
+    from sim_bench.bench_network import poisson_flows
+
+    inc = poisson_flows(4, 400, 0.4)
+    full = poisson_flows(4, 400, 0.4, incremental=False)
+    assert not np.isnan(inc["fct_s"]).any() and inc["inflight"] > 1
+    np.testing.assert_allclose(inc["fct_s"], full["fct_s"], rtol=1e-9)
