@@ -7,7 +7,8 @@
     requests) costs 110-190 us per iteration on the project's machine after a predictor
     training step and models no swapping; it cannot run here, so no ratio is reported.
 ``llm.startup_s``
-    Wall time of ``sim llm step-time`` in a fresh process (imports included).
+    CPU time (user + system) of ``sim llm step-time`` in a fresh process, imports included
+    (``llm.startup_wall_s``: its wall time, which a busy machine inflates).
 ``fastswitch.conversations_1000_s``
     CPU time to simulate 1,000 conversations (1 per second, Random priorities), the larger
     of the vLLM and FastSwitch runs (each also reported); target: under 60 s on one core.
@@ -17,6 +18,7 @@ CPU time (``time.process_time``), best of ``repeats``: the machine is shared.
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import time
@@ -59,9 +61,16 @@ def bench_llm(quick: bool = False) -> dict[str, float]:
         c, i = _run(n, fs)
         cpu += c
         iters += i
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sim.cli", "llm", "step-time", "--model", "llama-3-8b",
-                    "--gpu", "a10", "--decode-seqs", "8"], check=True, capture_output=True)  # fmt: skip
-    startup = time.perf_counter() - t0
+    best_cpu = best_wall = float("inf")
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sim.cli", "llm", "step-time", "--model",
+                        "llama-3-8b", "--gpu", "a10", "--decode-seqs", "8"],
+                       check=True, capture_output=True)  # fmt: skip
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best_cpu, best_wall = min(best_cpu, child), min(best_wall, wall)
     return {"llm.iteration_us": cpu / iters * 1e6, "llm.iterations": iters,
-            "llm.startup_s": startup}  # fmt: skip
+            "llm.startup_s": best_cpu, "llm.startup_wall_s": best_wall}  # fmt: skip

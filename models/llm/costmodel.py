@@ -43,7 +43,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sim_models.hw.catalog import gpu as gpu_spec
 from sim_models.hw.catalog import kernel_efficiency, link, transformer
-from sim_models.hw.collectives import closed_form
 from sim_models.hw.kernels import (
     KernelEfficiency,
     gemm_kernel,
@@ -207,6 +206,8 @@ class StepCostModel:
     def comm_s(self, tokens: int) -> float:
         if self.tp == 1 or tokens <= 0:
             return 0.0
+        from sim_models.hw.collectives import closed_form  # imported late: pulls in the flow solver
+
         nbytes = tokens * self.model.hidden * self.b
         ln = self.tp_link
         return 2 * self._L * closed_form.ring_allreduce_time(self.tp, nbytes, ln.effective_Bps,

@@ -24,13 +24,16 @@ TAILS = (("ttft_s.p95", "TTFT P95"), ("ttft_s.p99", "TTFT P99"), ("ttft_s.p99.9"
 
 def system_label(row) -> str:
     """'vLLM', 'FastSwitch', or the mechanisms switched on (ablations)."""
-    if bool(row.get("params.fastswitch", False)):
-        return "FastSwitch"
     on = [name for name, key in (("groups", "params.block_groups"), ("async", "params.async_swap"),
                                  ("reuse", "params.kv_reuse")) if bool(row.get(key, False))]  # fmt: skip
-    if len(on) == 3:
-        return "FastSwitch"
-    return "vLLM" if not on else "+".join(on)
+    if bool(row.get("params.fastswitch", False)) or len(on) == 3:
+        label = "FastSwitch"
+    else:
+        label = "vLLM" if not on else "+".join(on)
+    reuse = bool(row.get("params.fastswitch", False)) or "reuse" in on
+    if reuse and not bool(row.get("params.reuse_history", True)):
+        label += " (no history reuse)"
+    return label
 
 
 def with_system(table: pd.DataFrame) -> pd.DataFrame:
@@ -166,8 +169,9 @@ def load_sweep(ok: pd.DataFrame, path: Path) -> Path:
 def ablation(ok: pd.DataFrame, path: Path) -> Path:
     """Each mechanism alone and together: tail latencies and copies per block moved."""
     order = ["vLLM", "groups", "async", "reuse", "groups+async", "groups+reuse", "async+reuse",
-             "FastSwitch"]  # fmt: skip
+             "FastSwitch (no history reuse)", "FastSwitch"]  # fmt: skip
     systems = [s for s in order if s in set(ok.system)]
+    systems += sorted(set(ok.system) - set(systems))
     g = ok.groupby("system").mean(numeric_only=True).loc[systems]
     fig, axes = new_figure(11.0, 3.8, ncols=2)
     x = np.arange(len(systems))
