@@ -261,6 +261,10 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_xscale("symlog", linthresh=2**20)
     ax.set_xlabel(x.split(".", 1)[1])
     ax.set_ylabel("geomean sub-layer speedup over Sequential")
+    lo, hi = ax.get_ylim()
+    if hi - lo < 0.1:  # a flat result: show it flat, not magnified
+        mid = (hi + lo) / 2
+        ax.set_ylim(mid - 0.1, mid + 0.1)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     paths.append(save_figure(fig, Path(out_dir) / f"sensitivity_{x.split('.', 1)[1]}.png"))

@@ -91,7 +91,7 @@ class Knobs:
     window_bursts: int = 16
     nmc_extra_occupancy: float = 0.5
     cu_stream_share: float = 2.0
-    dma_reads_in_flight: int = 4
+    dma_reads_in_flight: int = 256
     tracker_entries: int = 256
     mca_threshold_max_bursts: int = 16
     mca_starvation_limit_s: float = 2e-6
