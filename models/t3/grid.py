@@ -255,6 +255,11 @@ def summarize_grid(rows: pd.DataFrame, e2e: pd.DataFrame) -> dict[str, float]:
             out[f"rs_reads_ratio.{cfg}.tp{tp}.geomean"] = geomean(g["rs_reads_ratio"])
         out[f"gemm_reads_ratio.{cfg}.geomean"] = geomean(sub["gemm_reads_ratio"])
         out[f"gemm_rs_writes_reduction.{cfg}.geomean"] = 1 - geomean(sub["gemm_rs_writes_ratio"])
+    if "ideal_rs_nmc" in configs:  # the RS alone, Sequential / near-memory (Sec. 6.1.1)
+        rs = rows.assign(rs_s=rows["rs_end_s"] - rows["gemm_s"])
+        for tp, g in rs.groupby("tp"):
+            piv = g.pivot_table(index="case", columns="config", values="rs_s")
+            out[f"rs_speedup.ideal_rs_nmc.tp{tp}.geomean"] = geomean(piv["sequential"] / piv["ideal_rs_nmc"])
     if "ideal_overlap" in configs:
         ideal = pc[pc["config"] == "ideal_overlap"].set_index("case")["speedup"]
         for cfg in configs:
