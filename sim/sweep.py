@@ -89,15 +89,14 @@ def grid(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return list(iter_grid(sweep))
 
 
-def validate_all(
+def _base(
     path: str | Path,
-    overrides: tuple[str, ...] | list[str] = (),
-    seed: int | None = None,
-    quick: bool = False,
-) -> tuple[experiment_mod.Experiment, int]:
-    """Validate an experiment file, every point of its sweep grid (lazily) and the data
-    files each names; return the base experiment and the number of runs. The first point
-    that fails raises a ConfigError naming the point's keys and values."""
+    overrides: tuple[str, ...] | list[str],
+    seed: int | None,
+    quick: bool,
+) -> tuple[experiment_mod.Experiment, dict[str, Any]]:
+    """The validated base experiment, and its data with quick and overrides applied once
+    (and without ``quick``/``sweep``): each grid point then adds its own keys."""
     data, text = experiment_mod.read_yaml(path)
     origins: dict[str, str] = {}
     raw = experiment_mod.apply_overrides(
@@ -110,10 +109,23 @@ def validate_all(
         yaml_text=text,
         origins=origins,
     )
-    base.check_inputs()
-    sweep = base.config.sweep
     raw.pop("quick", None)
     raw.pop("sweep", None)
+    return base, raw
+
+
+def validate_all(
+    path: str | Path,
+    overrides: tuple[str, ...] | list[str] = (),
+    seed: int | None = None,
+    quick: bool = False,
+) -> tuple[experiment_mod.Experiment, int]:
+    """Validate an experiment file, every point of its sweep grid (lazily) and the data
+    files each names; return the base experiment and the number of runs. The first point
+    that fails raises a ConfigError naming the point's keys and values."""
+    base, raw = _base(path, overrides, seed, quick)
+    base.check_inputs()
+    sweep = base.config.sweep
     if sweep:
         for point in iter_grid(sweep):
             label = ", ".join(f"{k}={experiment_mod._short(v, 40)}" for k, v in point.items())
@@ -135,22 +147,8 @@ def expand(
     out_dir: str | Path = "results/sweep",
 ) -> tuple[experiment_mod.Experiment, list[RunSpec]]:
     """Read an experiment file and list its runs (grid x replications)."""
-    data, text = experiment_mod.read_yaml(path)
-    # Apply quick and overrides once; each grid point then adds its own keys.
-    origins: dict[str, str] = {}
-    raw = experiment_mod.apply_overrides(
-        data, overrides, seed=seed, quick=quick, source=str(path), origins=origins
-    )
-    base = experiment_mod.from_dict(
-        raw,
-        source=str(path),
-        experiment_dir=Path(path).resolve().parent,
-        yaml_text=text,
-        origins=origins,
-    )
-    raw.pop("quick", None)
+    base, raw = _base(path, overrides, seed, quick)
     sweep = base.config.sweep
-    raw.pop("sweep", None)
     reps = base.config.replications
     specs: list[RunSpec] = []
     for point in grid(sweep):
