@@ -139,6 +139,10 @@ class FunctionPods:
         "in_flight",
         "last_end_s",
         "state",
+        "prewarm_state",
+        "wake",
+        "where",
+        "fixed_keep",
     )
 
     def __init__(
@@ -177,6 +181,11 @@ class FunctionPods:
         self.in_flight = 0  # requests of this function in flight (over all its pods)
         self.last_end_s = -INF  # when the function last had no request in flight
         self.state: Any = None  # the keep-alive policy's per-function state
+        self.prewarm_state: Any = None  # the pre-warm policy's
+        self.wake = INF  # the driver's next scheduled wake-up of this function
+        self.where: Any = None  # the driver's own label (region, cluster ...)
+        #: a keep-alive that never changes (a fixed TTL): skips asking the rule
+        self.fixed_keep: float | None = None
 
     # -- the event heap -------------------------------------------------------------------
     def _push(self, t: float, kind: int, pod: Pod | None, a: Any = None, b: Any = None) -> None:
@@ -266,7 +275,11 @@ class FunctionPods:
             since = pod.busy_since
             ready = pod.ready_s
             pod.busy_s += t - (since if since > ready else ready)
-            keep_s, prewarm_s = self.keep_alive(self, pod, t)
+            keep_s = self.fixed_keep
+            if keep_s is not None:
+                prewarm_s = None
+            else:
+                keep_s, prewarm_s = self.keep_alive(self, pod, t)
             if prewarm_s is None and 0.0 < keep_s < INF:
                 pod.expires_s = e = t + keep_s
                 if e < pod.exp_entry:
@@ -341,6 +354,20 @@ class FunctionPods:
         self.live -= 1
         if self.on_end is not None:
             self.on_end(pod)
+
+    def peek(self, now: float) -> Pod | None:
+        """The ready pod a request at ``now`` would get, without taking it (settled first;
+        no arrival is counted)."""
+        if self.events and self.events[0][0] <= now:
+            self.settle(now)
+        for _, pod in reversed(self.open):
+            if pod.ready_s is not None and pod.ready_s <= now:
+                return pod
+        return None
+
+    def alive_pods(self) -> list[Pod]:
+        """Alive pods with a free slot (after ``settle(inf)``: every alive pod)."""
+        return [p for _, p in self.open]
 
     def idle_pods(self) -> list[Pod]:
         """Alive pods with no request in flight (ready or starting)."""

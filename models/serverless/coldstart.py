@@ -1,0 +1,86 @@
+"""The four parts of a cold start, drawn per pod from a function's own random stream.
+
+What it models
+    A cold start is pod allocation + code deployment + dependency deployment + scheduling
+    (§2.2, Fig 2 of the Huawei paper; the release's ``totalCost_cold_start`` is their sum).
+    Pod allocation depends on where the pod came from (``stage``: the local pool, the
+    wider search, or built from scratch), which the platform's pools decide. Code and
+    dependency deployment depend on the function: each function has its own code-size
+    factor and either has dependencies (layers) or not, drawn once, so its cold starts are
+    alike. Scheduling here is the service part; waiting at a busy cluster scheduler is
+    added by the platform. Large pods and some runtimes scale the parts
+    (:mod:`.calibration`).
+
+Randomness
+    Everything is drawn from the generator passed in (a per-function stream), so a
+    function's cold starts do not depend on which other functions run in the same process.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import COLD_START, RUNTIME_FACTORS, ColdStartParams, LogNormal
+from .functions import FunctionInfo
+
+#: Where a pod came from: the local pool, the wider search, or built from scratch.
+POOL, SEARCH, SCRATCH = 1, 2, 3
+STAGE_NAMES = {POOL: "pool", SEARCH: "search", SCRATCH: "scratch"}
+
+
+@dataclass
+class FunctionTraits:
+    """What is fixed per function: code and dependency factors, runtime multipliers."""
+
+    code_factor: float
+    deps_factor: float  # 0 when the function has no dependencies
+    sched_factor: float
+
+
+def _ln(rng: np.random.Generator, d: LogNormal) -> float:
+    return d.median * math.exp(d.sigma * rng.standard_normal())
+
+
+class ColdStartModel:
+    """Draws cold-start components for one region's functions."""
+
+    def __init__(self, region: str, params: ColdStartParams | None = None, scale: float = 1.0):
+        if params is None:
+            if region not in COLD_START:
+                raise ValueError(f"no cold-start calibration for region {region!r}")
+            params = COLD_START[region]
+        self.region = region
+        self.p = params
+        self.scale = scale  # multiplies every part (sensitivity studies)
+
+    def traits(self, rng: np.random.Generator, info: FunctionInfo) -> FunctionTraits:
+        p = self.p
+        code = math.exp(p.code_function_sigma * rng.standard_normal())
+        has_deps = rng.random() < p.deps_share
+        deps = math.exp(0.5 * rng.standard_normal()) if has_deps else 0.0
+        rc, rd, rs = RUNTIME_FACTORS.get(info.runtime, (1.0, 1.0, 1.0))
+        if not info.small:
+            code *= p.large_code_factor
+            deps *= p.large_deps_factor
+            rs *= p.large_sched_factor
+        return FunctionTraits(code * rc, deps * rd, rs)
+
+    def draw(
+        self, rng: np.random.Generator, traits: FunctionTraits, stage: int
+    ) -> tuple[float, float, float, float]:
+        """``(pod allocation, code, dependencies, scheduling service)`` in seconds."""
+        p = self.p
+        if stage == POOL:
+            alloc = _ln(rng, p.alloc_pool)
+        elif stage == SEARCH:
+            alloc = _ln(rng, p.alloc_search)
+        else:
+            alloc = _ln(rng, p.alloc_scratch)
+        code = _ln(rng, p.code) * traits.code_factor
+        deps = _ln(rng, p.deps) * traits.deps_factor if traits.deps_factor > 0 else 0.0
+        sched = _ln(rng, p.sched) * traits.sched_factor
+        s = self.scale
+        return alloc * s, code * s, deps * s, sched * s

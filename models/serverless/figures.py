@@ -1,0 +1,74 @@
+"""Figures of the serverless package, made with :mod:`sim.plots`.
+
+Per platform run: the CDF of cold-start time per region and the CDF of the pod utility
+ratio. Per policy sweep: cold-start rate against wasted memory (the Pareto view of
+"Serverless in the Wild" and FaasCache), one point per policy setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.plots import new_figure, save_figure
+from sim.stats import ok_rows
+
+from .results import utility_ratios
+
+
+def platform_figures(platform, out_dir: Path) -> list[Path]:
+    pods = platform.records.frame()
+    if pods.empty:
+        return []
+    out = []
+    ready = pods[pods["ready_s"].notna()]
+    cs = (ready["ready_s"] - ready["created_s"]).to_numpy()
+    fig, ax = new_figure()
+    for ri, name in enumerate(platform._region_names):
+        v = np.sort(cs[ready["region"].to_numpy() == ri])
+        if v.size:
+            ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("cold-start time (s)")
+    ax.set_ylabel("CDF")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    out.append(save_figure(fig, out_dir / "cold_start_cdf.png"))
+    ratios = np.sort(utility_ratios(pods))
+    if ratios.size:
+        fig, ax = new_figure()
+        ax.step(np.clip(ratios, 1e-3, None), np.arange(1, ratios.size + 1) / ratios.size,
+                where="post")  # fmt: skip
+        ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlabel("pod utility ratio ((lifetime - keep-alive) / cold-start time)")
+        ax.set_ylabel("CDF over pods")
+        ax.grid(True, alpha=0.3)
+        out.append(save_figure(fig, out_dir / "utility_ratio_cdf.png"))
+    return out
+
+
+def policy_label(row: pd.Series) -> str:
+    name = str(row.get("policies.keep_alive", "?"))
+    for key in ("policies.keep_alive.params.seconds", "policies.keep_alive.seconds"):
+        if key in row and pd.notna(row[key]):
+            return f"{name} {float(row[key]):g}s"
+    return name
+
+
+def policy_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    ok = ok_rows(table)
+    if ok.empty or "cold_start_rate" not in ok or "wasted_gb_s" not in ok:
+        return []
+    fig, ax = new_figure()
+    labels = ok.apply(policy_label, axis=1)
+    for label in dict.fromkeys(labels):
+        sel = ok[labels == label]
+        ax.scatter(sel["wasted_gb_s"] / 3600.0, sel["cold_start_rate"], label=label, s=25)
+    ax.set_xlabel("wasted memory (GB-hours of idle pods)")
+    ax.set_ylabel("cold-start rate (cold starts / requests)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return [save_figure(fig, out_dir / "pareto_cold_start_vs_wasted_memory.png")]
