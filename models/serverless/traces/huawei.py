@@ -89,6 +89,14 @@ FRONTEND_COLUMNS = (
 )
 
 
+#: The per-request table's columns in the release's order [P, data README].
+PER_REQUEST_COLUMNS = (
+    "time_worker", "time_frontend", "requestID", "clusterName", "funcName", "podID", "userID",
+    "totalCost_worker", "workerCost", "runtimeCost", "totalCost_frontend", "frontendCost",
+    "busCost", "readBodyCost", "writeRspCost", "cpu_usage", "memory_usage", "requestBodySize",
+)  # fmt: skip
+
+
 def per_request_schema(sorted_by_time: bool = False) -> Schema:
     """The per-request table; ``sorted_by_time`` also checks that ``time_worker`` never
     decreases within a file (needed to replay a file; the release does not promise it)."""
