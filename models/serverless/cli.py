@@ -38,6 +38,7 @@ def add_parser(subparsers) -> None:
     g.add_argument("--max-rate", type=float, default=0.2, help="cap of a function's mean rate, 1/s (default 0.2)")  # fmt: skip
     g.add_argument("--per-request-fraction", type=float, default=1.0, help="share of functions whose requests are written (default 1)")  # fmt: skip
     g.add_argument("--compress", action="store_true", help="write .csv.gz files")
+    g.add_argument("--metrics", default=None, help="quantile folders besides the counts, comma list (default: runtimeCost_avg/_std and the cold-start parts' _avg)")  # fmt: skip
     g.add_argument("--out", required=True, help="output folder")
     g.set_defaults(func=cmd_generate)
 
@@ -88,6 +89,16 @@ def cmd_generate(args) -> int:
                            function_scale=args.function_scale, seed=args.seed,
                            max_rate_per_s=args.max_rate,
                            per_request_fraction=args.per_request_fraction, compress=args.compress)  # fmt: skip
+    if args.metrics is not None:
+        from .writer import SOURCES
+
+        metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+        for m in metrics:
+            metric, _, stat = m.rpartition("_")
+            if metric not in SOURCES or stat not in ("avg", "std"):
+                raise ConfigError(f"cannot write {m!r}: use <metric>_avg or _std with metric in "
+                                  f"{', '.join(SOURCES)}", where="--metrics")  # fmt: skip
+        opts.metrics = metrics
     result = generate_huawei(args.out, opts, progress=lambda m: print(m, file=sys.stderr))
     print(f"{result['requests']:,} requests, {result['cold_starts']:,} cold starts; "
           f"{result['files']} files in {result['out']}")  # fmt: skip

@@ -157,6 +157,11 @@ class Platform(Model):
         self._clusters = p.clusters
         self._fmeta: list[tuple[int, int]] = []
         self._cross = rr.cross
+        # Waking a function at its next life-cycle event matters only when that event acts
+        # on the platform at its own time: a pre-warm takes a pool pod, an idle pod enters
+        # the eviction order of a memory budget. Otherwise settling at the function's next
+        # request gives the same pods (the lean engine's argument), with fewer events.
+        self._wakes = self._faascache or self._prewarm_active or ka.name in ("hybrid_histogram", "timer_aware")
         # a fixed TTL with no pre-warm and no eviction: pods need not ask the policy
         self._fixed_keep = (ka.params.seconds if ka.name == "ttl" and not self._prewarm_active
                             else None)  # fmt: skip
@@ -481,6 +486,8 @@ class Platform(Model):
         self.sim.completed()
 
     def _wake(self, fp: FunctionPods) -> None:
+        if not self._wakes:
+            return
         t = fp.next_time()
         if t < fp.wake:
             fp.wake = t
@@ -523,8 +530,7 @@ class Platform(Model):
             return
         self._finished = True
         for fp in self._fps.values():
-            if self.params.engine == "lean":
-                fp.settle(INF)
+            fp.settle(INF)  # what no wake-up or request settled before the end
             for pod in fp.alive_pods():
                 self.records.add(pod, self._region_names[pod.info[0]])
 

@@ -300,23 +300,27 @@ class HuaweiMinutes(Workload):
         p = self.params
         rel, info = self.rel, self.by_region[r]
         n = len(info["keys"])
+        # minutes per chunk: a day, or fewer for very wide tables (memory guard)
+        rows = int(max(60, min(1440, 20_000_000 // max(n, 1))))
         extra = {}
         for name in ("runtimeCost_avg", "runtimeCost_std"):
             if rel.quantile_files(r, name, _days(p)):
-                extra[name] = rel.minutes(r, name, _days(p), p.lenient, self.stats, 60)
+                extra[name] = rel.minutes(r, name, _days(p), p.lenient, self.stats, rows)
         cur = {name: None for name in extra}
 
+        positions: dict[tuple, np.ndarray] = {}
+
         def dense(frame):
+            cols = tuple(frame.columns)
+            pos = positions.get(cols)
+            if pos is None:
+                pos = positions[cols] = np.array([info["col"].get(c, -1) for c in cols])
+            take = pos >= 0
             out = np.full((len(frame), n), np.nan)
-            for c in frame.columns[2:]:
-                if c == "_line":
-                    continue
-                j = info["col"].get(c)
-                if j is not None:
-                    out[:, j] = frame[c].to_numpy(dtype=float)
+            out[:, pos[take]] = frame.to_numpy(dtype=float)[:, take]
             return out
 
-        for frame in rel.minutes(r, "requests", _days(p), p.lenient, self.stats, 60):
+        for frame in rel.minutes(r, "requests", _days(p), p.lenient, self.stats, rows):
             counts = np.nan_to_num(dense(frame), nan=0.0)
             counts = np.minimum(np.rint(counts), p.max_requests_per_minute).astype(np.int64)
             times = frame["time"].to_numpy(dtype=float)

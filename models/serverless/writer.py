@@ -39,6 +39,9 @@ from .functions import stable_hash
 from .results import cold_start_table
 from .traces.huawei import COLD_START_SCHEMA, PER_REQUEST_COLUMNS, RUNTIME_TRIGGER_FILE
 
+#: Metrics the writer can aggregate per function-minute (as <metric>_avg / <metric>_std).
+SOURCES = ("runtimeCost", "totalCost_cold_start", "podAllocationCost", "deployCodeCost",
+           "deployDependencyCost", "schedulingCost")  # fmt: skip
 #: Quantile folders written besides the three counts.
 DEFAULT_METRICS = (
     "runtimeCost_avg", "runtimeCost_std", "totalCost_cold_start_avg", "podAllocationCost_avg",
@@ -115,7 +118,7 @@ def generate_huawei(out: str | Path, opts: GenerateOptions, progress=None) -> di
         written += _write_requests(out, name, r_req, r_pods, funcs, opts)
         written += _write_quantiles(out, name, pop.keys, ids, counts[name], first_min, r_req,
                                     r_pods, opts)  # fmt: skip
-        written += _write_runtime(out, name, funcs[funcs["region"] == name])
+        written += _write_runtime(out, name, funcs[funcs["region"] == name], opts.compress)
     (out / "README.md").write_text(_readme(opts, hours), encoding="utf-8")
     summary = model.summary()
     return {"files": len(written), "requests": int(summary["requests"]),
@@ -278,7 +281,7 @@ def _write_quantiles(out, region, keys, ids, counts, first_min, req, pods, opts)
     return files
 
 
-def _write_runtime(out, region, funcs: pd.DataFrame) -> list[Path]:
+def _write_runtime(out, region, funcs: pd.DataFrame, compress: bool) -> list[Path]:
     from .traces.huawei import CPU_REQUEST_M
 
     frame = pd.DataFrame({
@@ -287,9 +290,9 @@ def _write_runtime(out, region, funcs: pd.DataFrame) -> list[Path]:
         "runtime": funcs["runtime"].to_numpy(),
         "triggerType-invocationType": funcs["trigger"].to_numpy(),
     })  # fmt: skip
-    files = [_write_csv(out / "runtime_triggerType" / region / RUNTIME_TRIGGER_FILE, frame, False)]
+    files = [_write_csv(out / "runtime_triggerType" / region / RUNTIME_TRIGGER_FILE, frame, compress)]
     if region == "R2":
-        files.append(_write_csv(out / "runtime_triggerType" / RUNTIME_TRIGGER_FILE, frame, False))
+        files.append(_write_csv(out / "runtime_triggerType" / RUNTIME_TRIGGER_FILE, frame, compress))
     return files
 
 
@@ -314,4 +317,4 @@ runtime_triggerType/ for Region 2, as in the release).
 """
 
 
-__all__ = ["DEFAULT_METRICS", "GenerateOptions", "generate_huawei"]
+__all__ = ["DEFAULT_METRICS", "SOURCES", "GenerateOptions", "generate_huawei"]

@@ -132,8 +132,10 @@ def invocations_2019(
     path: Path, lenient: bool = False, stats: ReadStats | None = None, chunk_rows: int = 20_000
 ) -> Iterator[pd.DataFrame]:
     """One day of per-minute invocation counts, one row per function (checked)."""
+    from .wide import wide_chunks
+
     stats = stats if stats is not None else ReadStats()
-    for frame in read_chunks(path, INVOCATIONS_2019, chunk_rows, lenient, stats):
+    for frame in wide_chunks(path, INVOCATIONS_2019, chunk_rows, lenient, stats):
         yield _check_triggers(frame, Path(path), lenient, stats)
 
 

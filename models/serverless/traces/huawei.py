@@ -305,12 +305,14 @@ class Release:
         """The runtime/trigger table of ``region``: ``runtime_triggerType/<region>/...``
         (generated folders), else the release's top-level file, which is Region 2's."""
         base = self.root / "runtime_triggerType"
-        own = base / region / RUNTIME_TRIGGER_FILE
-        if own.is_file():
-            return own
-        top = base / RUNTIME_TRIGGER_FILE
-        if region == "R2" and top.is_file():
-            return top
+        for suffix in ("", ".gz"):
+            own = base / region / (RUNTIME_TRIGGER_FILE + suffix)
+            if own.is_file():
+                return own
+        for suffix in ("", ".gz"):
+            top = base / (RUNTIME_TRIGGER_FILE + suffix)
+            if region == "R2" and top.is_file():
+                return top
         return None
 
     # -- readers ------------------------------------------------------------------------
@@ -490,22 +492,52 @@ def _header(path: Path) -> list[str]:
         except Exception as exc:
             raise DataError(f"not a Parquet file: {str(exc).splitlines()[0]}",
                             where=str(path)) from None  # fmt: skip
+    import csv
+    import io
+
     try:
-        head = pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise DataError("empty file (expected a header line)", where=str(path)) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError) as exc:
+        opener = _text_opener(path)
+        with opener() as fh:
+            line = fh.readline()
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataError(f"cannot read the header: {str(exc).splitlines()[0]}",
                         where=str(path)) from None  # fmt: skip
-    return [str(c).strip() for c in head.columns]
+    if not line.strip():
+        raise DataError("empty file (expected a header line)", where=str(path))
+    return [c.strip() for c in next(csv.reader(io.StringIO(line.lstrip("\ufeff"))))]
+
+
+def _text_opener(path: Path):
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        import gzip
+
+        return lambda: gzip.open(path, "rt", encoding="utf-8")
+    if name.endswith(".bz2"):
+        import bz2
+
+        return lambda: bz2.open(path, "rt", encoding="utf-8")
+    if name.endswith(".xz"):
+        import lzma
+
+        return lambda: lzma.open(path, "rt", encoding="utf-8")
+    if name.endswith(".zst"):
+        import io
+
+        import zstandard
+
+        return lambda: io.TextIOWrapper(zstandard.open(path, "rb"), encoding="utf-8")
+    return lambda: path.open(encoding="utf-8")
 
 
 def read_minute_table(
     path: Path, lenient: bool = False, stats: ReadStats | None = None, chunk_rows: int = 1440
 ) -> Iterator[pd.DataFrame]:
     """One per-minute wide file in checked chunks (see :meth:`Release.minutes`)."""
+    from .wide import wide_chunks
+
     stats = stats if stats is not None else ReadStats()
-    yield from read_chunks(path, minute_schema(path), chunk_rows, lenient, stats)
+    yield from wide_chunks(path, minute_schema(path), chunk_rows, lenient, stats)
 
 
 def _region_order(name: str) -> tuple[int, str]:
