@@ -85,7 +85,6 @@ class Platform(Model):
         clusters: int = Field(4, ge=1, le=63, description="clusters per region (§2.1: 4)")
         scheduler_slots: int = Field(0, ge=0, le=1_000_000, description="scheduler slots per cluster (0: no queueing)")  # fmt: skip
         regions: list[str] = Field(default_factory=list, description="only these regions' functions (empty: all)")  # fmt: skip
-        deploy_regions: list[str] = Field(default_factory=list, description="regions every function is also deployed in (region routing)")  # fmt: skip
         function_seed: int | None = Field(None, ge=0, le=2**63 - 1, description="seed of the per-function streams (default: the run's)")  # fmt: skip
         shard: int = Field(0, ge=0, le=100_000, description="this run's shard of the functions")
         shards: int = Field(1, ge=1, le=100_000, description="number of shards (by function)")
@@ -125,8 +124,6 @@ class Platform(Model):
         self._pools: list[RegionPools | None] = []
         self._memory_mb: list[float] = []
         self._idle_heaps: list[list] = []
-        for name in p.deploy_regions:
-            self._region(name)
         self._schedulers: dict[tuple[int, int], list[float]] = {}
         self._fps: dict[int, FunctionPods] = {}
         self._rngs: dict[int, np.random.Generator] = {}
@@ -199,8 +196,8 @@ class Platform(Model):
             problems.append("params.scheduler_slots: 0")
         if getattr(ka, "couples_functions", False):
             problems.append(f"a keep-alive policy that does not couple functions (not {ka.name})")
-        if rr.cross or p.deploy_regions:
-            problems.append("policies.region_routing: home without deploy_regions")
+        if rr.cross:
+            problems.append("policies.region_routing: home")
         if problems:
             raise ConfigError("the lean engine replays independent functions; it needs "
                               + "; ".join(problems), where="params.engine")  # fmt: skip
@@ -359,19 +356,22 @@ class Platform(Model):
                                    arrival, start, end)  # fmt: skip
 
     def _remote(self, f, ri, cluster, t):
-        """A ready pod of ``f`` in another region, if serving there beats a cold start."""
+        """The pods of the same function (same key) in another region with a ready pod
+        free now, if serving there beats the cold start expected at home."""
         info = self.catalog[f]
-        expected = self._expected_cold_start(f, ri)
-        if self._rr.penalty_s >= expected:
+        if self._rr.penalty_s >= self._expected_cold_start(f, ri):
             return None
         for name in self._region_names:
-            rj = self._region_index[name]
-            if rj == ri or (name != info.region and name not in self.params.deploy_regions):
+            if name == info.region:
                 continue
-            key = (f * 16 + rj) * 64 + cluster
-            fp = self._fps.get(key)
-            if fp is not None and fp.peek(t) is not None:
-                return fp
+            g = self.catalog.find(name, info.key)
+            if g is None:
+                continue
+            rj = self._region_index[name]
+            for c in range(1, self._clusters + 1):
+                fp = self._fps.get((g * 16 + rj) * 64 + c)
+                if fp is not None and fp.peek(t) is not None:
+                    return fp
         return None
 
     def _expected_cold_start(self, f: int, ri: int) -> float:

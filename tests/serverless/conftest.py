@@ -3,9 +3,13 @@ data folder is absent) and small hand-made trace folders."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# the shared helpers of these tests (serverless_helpers.py) import by name
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[2]
 

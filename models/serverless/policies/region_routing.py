@@ -1,5 +1,6 @@
 """Region-routing policies (domain ``serverless.region_routing``): which region serves a
-request of a function deployed in several regions (the platform's ``deploy_regions``).
+request of a function deployed in several regions (the same function key in several
+regions of the workload).
 
 ``home``
     Always the function's own region.
