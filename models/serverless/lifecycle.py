@@ -199,10 +199,11 @@ class FunctionPods:
         """Process every pending event with time <= ``now``, in time order."""
         events = self.events
         pop = heapq.heappop
+        end = self._end
         while events and events[0][0] <= now:
             t, kind, _seq, pod, a, b = pop(events)
             if kind == END:
-                self._end(pod, t, a, b)
+                end(pod, t, a, b)
             elif kind == EXPIRE:
                 # one pending entry per idle pod at its expiry; later copies are stale
                 if t == pod.exp_entry:
@@ -216,6 +217,50 @@ class FunctionPods:
                 self.on_prewarm(self, t, b)
 
     # -- requests -------------------------------------------------------------------------
+    def request(self, now: float, exec_s: float, tag: Any = None) -> float:
+        """:meth:`acquire` and :meth:`assign` in one call (the hot path of a replay): the
+        request's start time on the pod it took (NaN while that pod's readiness is not
+        known), or -1.0 when no pod has a free slot (the caller creates one and calls
+        :meth:`assign`)."""
+        events = self.events
+        if events and events[0][0] <= now:
+            self.settle(now)
+        if self.on_arrival is not None:
+            self.on_arrival(self, now)
+        self.arrivals += 1
+        self.prewarm_token += 1
+        opened = self.open
+        if not opened:
+            return -1.0
+        route = self._route
+        if route == 0:
+            pod = opened[-1][1]
+        elif route == 1:
+            pod = opened[0][1]
+        else:
+            pod = opened[self.pick(len(opened))][1]
+        if pod.in_flight == 0:
+            pod.busy_since = now
+            pod.expires_s = INF
+        n = pod.in_flight + 1
+        pod.in_flight = n
+        if n >= self.concurrency:
+            if opened[-1][1] is pod:
+                opened.pop()
+            else:
+                self._close(pod)
+        self.in_flight += 1
+        pod.served += 1
+        if pod.first_request_s != pod.first_request_s:  # a pre-warmed pod's first request
+            pod.first_request_s = now
+        ready = pod.ready_s
+        if ready is None:
+            pod.pending.append((exec_s, tag))
+            return math.nan
+        start = now if now >= ready else ready
+        heapq.heappush(events, (start + exec_s, END, self.seq(), pod, start, tag))
+        return start
+
     def acquire(self, now: float) -> Pod | None:
         """A pod with a free slot for a request arriving at ``now`` (settled first), by the
         routing rule; None when every pod is full (the caller then creates one)."""

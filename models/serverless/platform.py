@@ -512,10 +512,39 @@ class Platform(Model):
 
     # -- the lean engine --------------------------------------------------------------------
     def _run_lean(self, _ev) -> None:
-        request = self._request
+        """The lean replay loop: :meth:`_request`'s warm path inlined (one call into the
+        function's pods per request); cold starts and the rest go through the methods."""
+        fmeta, fps, clusters_n = self._fmeta, self._fps, self._clusters
+        waits = self._waits
+        region_requests = self._region_requests
+        recording = self._recording
+        cross = self._rr.cross
+        n = self.n_requests
+        t = self._last_arrival
         for times, funcs, execs, clusters in self._batches():
             for t, f, e, c in zip(times, funcs, execs, clusters, strict=True):
-                request(f, t, e, c)
+                try:
+                    ri, home = fmeta[f]
+                except IndexError:
+                    ri, home = self._meta(f)
+                if c <= 0 or c > clusters_n:
+                    c = home
+                fp = fps.get((f * 16 + ri) * 64 + c)
+                if fp is None or recording or cross:
+                    self.n_requests = n
+                    self._request(f, t, e, c)
+                    n = self.n_requests
+                    continue
+                region_requests[ri] += 1
+                start = fp.request(t, e, t)
+                if start < 0.0:  # no free pod: a cold start
+                    pod = self._cold(fp, f, ri, c, t, n, prewarmed=False)
+                    start = fp.assign(pod, t, e, t)
+                if start > t:
+                    waits.append(start - t)
+                n += 1
+        self.n_requests = n
+        self._last_arrival = t
         for fp in self._fps.values():
             fp.settle(INF)
         self.sim.completed(self.n_requests)
