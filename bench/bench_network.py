@@ -235,7 +235,7 @@ def ring_allreduce_on_fat_tree(p: int, mode: str = "ecmp", n_bytes: float = 256 
 
 def poisson_flows(
     k: int, n_flows: int, load: float, mean_bytes: float = 1e6, mode: str = "dmodk", seed: int = 1,
-    incremental: bool = True,
+    incremental: bool = True, whole_bytes: bool = False,
 ):  # fmt: skip
     """``n_flows`` flows with Poisson starts between uniform random host pairs of a k-ary fat
     tree at ``load`` (fraction of every host link's rate offered on average), exponential
@@ -259,6 +259,8 @@ def poisson_flows(
     src = rng.integers(0, H, n_flows)
     dst = (src + rng.integers(1, H, n_flows)) % H
     size = rng.exponential(mean_bytes, n_flows)
+    if whole_bytes:  # as a packet simulator or SimGrid counts them
+        size = np.maximum(np.round(size), 1.0)
     t = time.process_time()
     router = Router(G, mode, rng=np.random.default_rng(seed + 1))
     paths = [

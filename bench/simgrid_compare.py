@@ -3,7 +3,8 @@
 What it does
     Builds the workload of the ``net`` benchmark that the SimGrid comparison uses (a k-ary
     fat tree of 100 Gb/s links without latency, Poisson flow starts between uniform random
-    host pairs at a given load, exponential sizes of mean 1 MB, d-mod-k routes), runs it on
+    host pairs at a given load, exponential sizes of mean 1 MB rounded to whole bytes, d-mod-k
+    routes), runs it on
     this project's flow network (``sim_models.hw.flownet``), then, when the ``simgrid``
     Python package can be imported, runs the very same flows on SimGrid with the same
     routes (one SimGrid link per directed edge, ``add_route`` with the project's path) in
@@ -11,11 +12,16 @@ What it does
     latency 0), and prints CPU times and the per-flow completion-time differences.
 
 How to run it
-    SimGrid is never a dependency of this project. In a throw-away environment::
+    SimGrid is never a dependency of this project. In a throw-away environment (SimGrid 4.1
+    builds from source: a C++ compiler, CMake and the Boost headers, e.g. Debian's
+    ``libboost-dev``; its Python binding does not compile against pybind11 3, hence the
+    pin; the build takes about half an hour on two cores)::
 
-        python -m venv /tmp/sg && /tmp/sg/bin/pip install simgrid   # needs a C++ compiler
-        # and Boost headers (Debian: apt-get install libboost-dev); builds from source
-        PYTHONPATH=/tmp/sg/lib/python3.11/site-packages \\
+        python -m venv /tmp/sg
+        /tmp/sg/bin/pip install "pybind11<3" setuptools wheel
+        /tmp/sg/bin/pip install --no-build-isolation simgrid
+        SG=/tmp/sg/lib/python3.11/site-packages
+        LD_LIBRARY_PATH=$SG PYTHONPATH=$SG \
             .venv/bin/python -m sim_bench.simgrid_compare --k 8 --flows 10000 --load 0.3
 
     Without SimGrid it runs the project's side only and says so.
@@ -45,16 +51,17 @@ def run_simgrid(res: dict) -> tuple[float, np.ndarray]:
     t0 = time.process_time()
     e = sg.Engine(["simgrid_compare", "--cfg=network/model:CM02",
                    "--cfg=network/crosstraffic:0", "--cfg=network/TCP-gamma:0",
+                   "--cfg=precision/timing:1e-12", "--cfg=precision/work-amount:1e-9",
                    "--log=root.thres:critical"])  # fmt: skip
-    zone = sg.NetZone.create_full_zone("fabric")
+    zone = e.netzone_root.add_netzone_full("fabric")
     hosts = {}
     from sim_models.hw import topology as topo
 
     for h in topo.endpoints(G):
-        hosts[h] = zone.create_host(h, 1e9)
+        hosts[h] = zone.add_host(h, 1e9)
     links = {}
     for lid, (u, v) in edge_of.items():
-        link = zone.create_link(f"{u}>{v}", LINK_BPS)
+        link = zone.add_link(f"{u}>{v}", LINK_BPS)
         link.set_latency(0)
         links[lid] = link
     seen = set()
@@ -63,20 +70,23 @@ def run_simgrid(res: dict) -> tuple[float, np.ndarray]:
         if (hs, hd) in seen:
             continue
         seen.add((hs, hd))
-        zone.add_route(hosts[hs], hosts[hd], [links[lid] for lid in path], False)
+        zone.add_route(hosts[hs], hosts[hd], [sg.LinkInRoute(links[lid]) for lid in path], False)
     zone.seal()
-    ends = np.full(res["flows"], np.nan)
     names = topo.endpoints(G)
+    comms = []
 
-    def flow(i: int) -> None:
-        sg.this_actor.sleep_until(float(res["start"][i]))
-        sg.Comm.sendto(hosts[names[res["src"][i]]], hosts[names[res["dst"][i]]],
-                       int(round(res["size"][i])))  # fmt: skip
-        ends[i] = sg.Engine.clock
+    def driver() -> None:  # one actor starts every flow at its time, asynchronously
+        for i in range(res["flows"]):
+            sg.this_actor.sleep_until(float(res["start"][i]))
+            comms.append(sg.Comm.sendto_async(hosts[names[res["src"][i]]],
+                                              hosts[names[res["dst"][i]]],
+                                              int(res["size"][i])))  # fmt: skip
+        for c in comms:
+            c.wait()
 
-    for i in range(res["flows"]):
-        sg.Actor.create(f"f{i}", hosts[names[res["src"][i]]], flow, i)
+    hosts[names[0]].add_actor("driver", driver)
     e.run()
+    ends = np.array([c.finish_time for c in comms])
     return time.process_time() - t0, ends - res["start"]
 
 
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", default="dmodk", help="routing: dmodk, ecmp or shortest_path")
     args = ap.parse_args(argv)
     t0 = time.process_time()
-    res = poisson_flows(args.k, args.flows, args.load, mode=args.mode)
+    res = poisson_flows(args.k, args.flows, args.load, mode=args.mode, whole_bytes=True)
     ours = time.process_time() - t0
     fct = res["fct_s"]
     print(f"sim: k={args.k} flows={args.flows} load={args.load}: {ours:.2f} CPU s "
