@@ -93,10 +93,13 @@ class Routes:
             self._moved_listeners.remove(fn)
 
     def add(self, requests: Sequence[Request]) -> None:
+        """Register QPs (a QP registered before with the same endpoints keeps its route,
+        which listeners have kept current)."""
+        new = [r for r in requests if self._req.get(r[0]) != r]
         plan = getattr(self.policy, "plan", None)
-        if plan is not None:
-            plan(requests)
-        for req in requests:
+        if plan is not None and new:
+            plan(new)
+        for req in new:
             self._req[req[0]] = req
             self._links[req[0]] = self._resolve(req)
 
@@ -196,6 +199,12 @@ class RingCollective:
         self._inflight: dict[object, tuple[np.ndarray, np.ndarray]] = {}
         routes.on_moved(self._moved)
 
+    def qp_ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Source and destination rank of every QP (in key order)."""
+        src = np.array([self.conns[k[1]].src_rank for k in self.keys], dtype=np.int64)
+        dst = np.array([self.conns[k[1]].dst_rank for k in self.keys], dtype=np.int64)
+        return src, dst
+
     def close(self) -> None:
         """Release the QPs' routes (the job ended)."""
         self.routes.off_moved(self._moved)
@@ -257,19 +266,15 @@ class RingCollective:
             return
         self._pathsets()
         start = env.now
-        qps = self.qps
-        per_rail = self.m * qps
+        per_rail = self.m * self.qps
         token = object()
         left = np.ones(len(self.keys), dtype=bool)
         rail_left = np.full(n_rails, per_rail, dtype=np.int64)
-        conns = self.conns
 
         def each(positions: np.ndarray, t: float) -> None:
             left[positions] = False
             if telemetry is not None:
-                for i in positions.tolist():
-                    c = conns[i // qps]
-                    telemetry.qp(op, c.index, i % qps, c.src_rank, c.dst_rank, per_qp, start, t)
+                telemetry.delivered(op, positions, per_qp, t)
             if on_rail_done is not None:
                 rails, counts = np.unique(positions // per_rail, return_counts=True)
                 for r, k in zip(rails.tolist(), counts.tolist(), strict=True):
@@ -282,8 +287,7 @@ class RingCollective:
             on_done(ev.value)
 
         if telemetry is not None:
-            for i in range(len(self.keys)):
-                telemetry.post(op, i // qps, i % qps, start)
+            telemetry.post(op, start)
         ev = self.net.start_flows(self._ps, per_qp, on_done=done, on_each=each)
         self._inflight[token] = (self.net.group_flow_ids(ev), left)
 

@@ -50,6 +50,7 @@ Assumptions
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,16 +99,12 @@ class Detector:
         self.env = job.env
         self.on_detect = on_detect
         self.detection: Detection | None = None
-        self._ref_rate: dict[tuple[int, int], float] | None = None
+        self._ref_rate: np.ndarray | None = None
         self._ref_iter: float | None = None
-        self._qp_comp: dict[tuple[int, int], list] = {}
-        self._ops_seen = 0
-        self._qps_seen = 0
-        self._op_recs: dict[int, list] = defaultdict(list)
-        self._qp_hist: dict[tuple[int, int], list] = defaultdict(list)
-        self._probing = False
         self._sd_late = 0.0
         self._sd_rate = 0.0
+        self._comp: dict[tuple[int, str], list] = {}
+        self._probing = False
         self.active = False
 
     def start(self) -> None:
@@ -118,21 +115,21 @@ class Detector:
         self.active = False
 
     # -- helpers ----------------------------------------------------------------------------
-    def _components(self, conn: int, qp: int, level: str = "port") -> list:
-        """The components a QP crosses: its NIC ports ``("port", nic, tor)`` (``level``
+    def _components(self, i: int, level: str = "port") -> list:
+        """The components QP ``i`` crosses: its NIC ports ``("port", nic, tor)`` (``level``
         "port") or NICs ``("nicc", nic)`` (``level`` "nic"), and the switch links it
         crosses (``("link", upward edge)``)."""
-        key = (conn, qp, level)
-        hit = self._qp_comp.get(key)
+        key = (i, level)
+        hit = self._comp.get(key)
         if hit is None:
             ring = self.job.ring
-            edges = ring.routes.edges(ring.keys[conn * ring.qps + qp])
+            edges = ring.routes.edges(ring.keys[i])
             G = self.job.fabric.G
-            comps = []
 
             def kind(n):
                 return G.nodes[n].get("kind") if n in G else None
 
+            comps = []
             for u, v in edges:
                 if kind(u) == "nic" or kind(v) == "nic":
                     nic, tor = (u, v) if kind(u) == "nic" else (v, u)
@@ -141,18 +138,25 @@ class Detector:
                     tier_u = G.nodes[u].get("tier", 0) if u in G else 0
                     tier_v = G.nodes[v].get("tier", 0) if v in G else 0
                     comps.append(("link", (u, v) if tier_u < tier_v else (v, u)))
-            hit = self._qp_comp[key] = comps
+            hit = self._comp[key] = comps
         return hit
 
-    def _ingest(self) -> None:
-        """Take in the telemetry that arrived since the last poll."""
-        tel = self.tel
-        for op, _rank, node, te, tx in tel.ops[self._ops_seen :]:
-            self._op_recs[op].append((node, te, tx))
-        self._ops_seen = len(tel.ops)
-        for rec in tel.qps[self._qps_seen :]:
-            self._qp_hist[(rec[1], rec[2])].append((rec[0], rec[8]))
-        self._qps_seen = len(tel.qps)
+    def _done_ops(self) -> list[int]:
+        return sorted(self.tel.exit_t)
+
+    def _exit_median(self, op: int) -> float:
+        return float(np.nanmedian(self.tel.exit_t[op]))
+
+    def _lateness(self, op: int) -> np.ndarray:
+        """Per node position: median over its ranks of (entry - median entry); NaN for a
+        node without entries."""
+        en = self.tel.enter_t.get(op)
+        if en is None:
+            return np.full(self.job.m, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rel = en - np.nanmedian(en)
+            return np.nanmedian(rel.reshape(self.job.m, len(self.job.rails)), axis=1)
 
     def _detect(self, cls: str, unit, **evidence) -> None:
         t = self.env.now + self.p.delay_s
@@ -174,59 +178,63 @@ class Detector:
 
     def check(self, now: float) -> Detection | None:
         """Run the rules once at ``now``; returns (and records) a detection, if any."""
-        self._ingest()
-        ops = self._op_recs
-        done = sorted(ops)
-        exits = [float(np.median([r[2] for r in ops[op]])) for op in done[: self.p.warmup + 1]]
-        if self._ref_iter is None and len(done) > self.p.warmup:
-            iters = np.diff(exits[: self.p.warmup + 1])
+        p = self.p
+        done = self._done_ops()
+        if self._ref_iter is None and len(done) > p.warmup:
+            exits = [self._exit_median(op) for op in done[: p.warmup + 1]]
+            iters = np.diff(exits)
             self._ref_iter = float(np.median(iters)) if iters.size else None
-            self._ref_rate = self._rates(range(0, self.p.warmup))
-            self._calibrate(ops, done[: self.p.warmup])
+            warm = done[: p.warmup]
+            self._ref_rate = self.tel.rates(warm)
+            self._calibrate(warm)
         if self._hang(now):
             return self.detection
-        if self._ref_iter is not None and len(done) >= self.p.warmup + self.p.window:
-            self._slow(ops, done)
+        if self._ref_iter is not None and len(done) >= p.warmup + p.window:
+            self._slow(done)
         return self.detection
 
-    def _last_progress(self) -> float:
-        tel = self.tel
-        last = 0.0
-        if tel.ops:
-            last = max(last, max(r[4] for r in tel.ops[-64:]))
-        if tel.qps:
-            last = max(last, max(r[7] for r in tel.qps[-256:]))
-        if tel.enter_time:
-            last = max(last, max(tel.enter_time.values()))
-        return last
+    def _calibrate(self, warm: list[int]) -> None:
+        """Measurement noise seen during warm-up (robust: 1.4826 x median absolute
+        deviation): of a node's lateness per operation, and of a QP's log throughput."""
+        late = np.concatenate([self._lateness(op) for op in warm])
+        late = late[np.isfinite(late)]
+        self._sd_late = 1.4826 * float(np.median(np.abs(late))) if late.size else 0.0
+        rates = [self.tel.qp_rate[op] for op in warm if op in self.tel.qp_rate]
+        if len(rates) > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lr = np.log(np.vstack(rates))
+                dev = np.abs(lr - np.nanmedian(lr, axis=0))
+                self._sd_rate = 1.4826 * float(np.nanmedian(dev))
+        if not np.isfinite(self._sd_rate):
+            self._sd_rate = 0.0
 
     def _hang(self, now: float) -> bool:
         p = self.p
+        tel = self.tel
         ref = self._ref_iter if self._ref_iter is not None else p.hang_min_s
         thr = max(p.hang_min_s, p.hang_factor * ref)
-        if now - self._last_progress() < thr:
+        if now - tel.last_event < thr:
             return False
-        tel = self.tel
-        silent = sorted(
-            n for n in self.job.nodes if tel.last_seen.get(n, -np.inf) < now - p.silence_s
-        )
-        if silent:
-            self._detect("comm_hang", ("node", silent[0]), silent=len(silent))
+        silent = np.flatnonzero(tel.last_seen < now - p.silence_s)
+        if silent.size:
+            node = self.job.nodes[int(silent[0])]
+            self._detect("comm_hang", ("node", node), silent=float(silent.size))
             return True
-        ranks = range(self.job.ranks)
-        cur = max((tel.entered[r] for r in ranks), default=-1)
-        lag_nodes = sorted({self.job.node_at(r) for r in ranks if tel.entered[r] < cur})
-        if lag_nodes:
-            self._detect("noncomm_hang", ("node", lag_nodes[0]), lagging=len(lag_nodes))
+        cur = int(tel.entered.max()) if tel.entered.size else -1
+        lag = np.flatnonzero(tel.entered < cur)
+        if lag.size:
+            positions = np.unique(lag // len(self.job.rails))
+            self._detect("noncomm_hang", ("node", self.job.nodes[int(positions[0])]),
+                         lagging=float(positions.size))  # fmt: skip
             return True
-        waiting = [r for r in ranks if tel.entered[r] == cur and tel.exited[r] < cur]
-        if waiting and not self._probing:
-            ring = self.job.ring
-            rails = sorted({r % len(self.job.rails) for r in waiting})
+        waiting = np.flatnonzero((tel.entered == cur) & (tel.exited < cur))
+        if waiting.size and not self._probing:
+            rails = sorted(set((waiting % len(self.job.rails)).tolist()))
             self._probing = True
-            ring.probe(rails, self.p.probe_bytes, self.p.probe_s, self._probe_result)
+            self.job.ring.probe(rails, p.probe_bytes, p.probe_s, self._probe_result)
             return True
-        if not waiting:
+        if not waiting.size:
             self._detect("comm_hang", ("unknown", None))
         return True
 
@@ -236,85 +244,58 @@ class Detector:
         if not stuck:
             self._detect("comm_hang", ("unknown", None))
             return
-        unit, share = self._localise(stuck, stuck, level="nic")
-        self._detect("comm_hang", unit, stuck=len(stuck), share=share)
+        qps = self.job.ring.qps
+        idx = [c * qps + q for c, q in stuck]
+        unit, share = self._localise(idx, idx, level="nic")
+        self._detect("comm_hang", unit, stuck=float(len(stuck)), share=share)
 
-    def _rates(self, ops: range) -> dict[tuple[int, int], float]:
-        lo, hi = ops.start, ops.stop
-        out = {}
-        for k, hist in self._qp_hist.items():
-            v = [r for op, r in hist if lo <= op < hi]
-            if v:
-                out[k] = float(np.median(v))
-        return out
-
-    @staticmethod
-    def _node_lateness(ops, win) -> dict[int, list[float]]:
-        """Per node, per operation: median over its ranks of (entry - median entry)."""
-        late = defaultdict(list)
-        for op in win:
-            recs = ops[op]
-            med = float(np.median([r[1] for r in recs]))
-            per_node = defaultdict(list)
-            for node, te, _tx in recs:
-                per_node[node].append(te - med)
-            for node, v in per_node.items():
-                late[node].append(float(np.median(v)))
-        return late
-
-    def _calibrate(self, ops, warm) -> None:
-        """Measurement noise seen during warm-up (robust: 1.4826 x median absolute
-        deviation): of a node's lateness per operation, and of a QP's log throughput."""
-        vals = [x for v in self._node_lateness(ops, warm).values() for x in v]
-        self._sd_late = 1.4826 * float(np.median(np.abs(vals))) if vals else 0.0
-        dev = []
-        lo, hi = 0, self.p.warmup
-        for hist in self._qp_hist.values():
-            v = np.log([r for op, r in hist if lo <= op < hi])
-            if v.size > 1:
-                dev.extend(np.abs(v - np.median(v)).tolist())
-        self._sd_rate = 1.4826 * float(np.median(dev)) if dev else 0.0
-
-    def _slow(self, ops, done) -> None:
+    def _slow(self, done: list[int]) -> None:
         p = self.p
         win = done[-p.window :]
         # non-communication slow: a node entering late, beyond noise
-        late = self._node_lateness(ops, win)
-        lateness = {n: float(np.median(v)) for n, v in late.items() if len(v) >= len(win) // 2 + 1}
-        if lateness:
-            node = max(lateness, key=lambda n: (lateness[n], -n))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            late = np.nanmedian(np.vstack([self._lateness(op) for op in win]), axis=0)
+        if np.isfinite(late).any():
+            pos = int(np.nanargmax(late))
             noise = p.z * self._sd_late * 1.2533 / np.sqrt(len(win))
-            if lateness[node] > max(p.late_frac * self._ref_iter, noise):
-                self._detect("noncomm_slow", ("node", node), lateness_s=lateness[node])
+            if late[pos] > max(p.late_frac * self._ref_iter, noise):
+                self._detect("noncomm_slow", ("node", self.job.nodes[pos]),
+                             lateness_s=float(late[pos]))  # fmt: skip
                 return
         # communication slow: iterations slower, and QPs below their own reference
         tail = done[-(p.window + 1) :]
-        ex = [float(np.median([r[2] for r in ops[op]])) for op in tail]
+        ex = [self._exit_median(op) for op in tail]
         cur_iter = float(np.median(np.diff(ex))) if len(ex) > 1 else 0.0
         if cur_iter <= (1.0 + p.gate) * self._ref_iter:
             return
-        cur = self._rates(range(win[0], win[-1] + 1))
-        ref = self._ref_rate or {}
+        cur = self.tel.rates(win)
+        ref = self._ref_rate
+        if ref is None:
+            return
         noise = p.z * self._sd_rate * np.sqrt(1.5708 / len(win) + 1.5708 / p.warmup)
         cut = min(np.log(1.0 - p.drop), -noise)
-        slow = [k for k, r in cur.items() if k in ref and np.log(r / ref[k]) < cut]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.log(cur / ref)
+        ok = np.isfinite(ratio)
+        slow = np.flatnonzero(ok & (ratio < cut)).tolist()
         if slow:
-            unit, share = self._localise(slow, list(cur))
+            unit, share = self._localise(slow, np.flatnonzero(ok).tolist())
             if share >= p.min_share:
-                self._detect("comm_slow", unit, slow_qps=len(slow), share=share)
+                self._detect("comm_slow", unit, slow_qps=float(len(slow)), share=share)
 
     def _localise(
-        self, bad: list, population: list, level: str = "port"
+        self, bad: list[int], population: list[int], level: str = "port"
     ) -> tuple[tuple[str, Any], float]:
         """The component the ``bad`` QPs concentrate on: the largest share of its QPs
         (among ``population``) that are bad, ties by the number of bad QPs."""
         bad_c = defaultdict(int)
         all_c = defaultdict(int)
-        for k in set(population) | set(bad):
-            for c in set(self._components(*k, level)):
+        for i in set(population) | set(bad):
+            for c in set(self._components(i, level)):
                 all_c[c] += 1
-        for k in set(bad):
-            for c in set(self._components(*k, level)):
+        for i in set(bad):
+            for c in set(self._components(i, level)):
                 bad_c[c] += 1
         best = max(bad_c, key=lambda c: (bad_c[c] / all_c[c], bad_c[c], repr(c)))
         share = bad_c[best] / all_c[best]

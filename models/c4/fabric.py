@@ -217,6 +217,7 @@ class Fabric:
         self._factor: dict[Edge, float] = {}
         self._removed: dict[Edge, dict[str, Any]] = {}
         self._listeners: list[Callable[[list[Edge]], None]] = []
+        self._uplinks: list[Edge] | None = None
         #: incremented by every link change (routes cached by epoch)
         self.epoch = 0
         if env is not None:
@@ -279,11 +280,13 @@ class Fabric:
     def uplinks(self) -> list[Edge]:
         """Every ToR-to-spine (or ToR-to-aggregation) edge, both directions listed once
         as the upward edge."""
-        return [
-            (u, v)
-            for u, v in self._base_cap
-            if self._role(u) == "tor" and self._role(v) in ("spine", "agg")
-        ]
+        if self._uplinks is None:
+            self._uplinks = [
+                (u, v)
+                for u, v in self._base_cap
+                if self._role(u) == "tor" and self._role(v) in ("spine", "agg")
+            ]
+        return list(self._uplinks)
 
     def _role(self, n: str) -> str:
         return self.G.nodes[n].get("role", self.G.nodes[n].get("kind", ""))

@@ -137,8 +137,8 @@ def failure_timeline(ops: pd.DataFrame, path: Path) -> Path:
     """Busbw of back-to-back all-reduces through a ToR uplink failure, per policy."""
     fig, ax = new_figure(7.0, 4.0)
     for pol in _ordered(ops["policies.routing"]):
-        sub = ops[ops["policies.routing"] == pol].sort_values("op")
-        ax.step(sub["op"], sub["busbw_GBps"], where="post", color=COLORS.get(pol, "gray"),
+        sub = ops[ops["policies.routing"] == pol].groupby("op")["busbw_GBps"].mean()
+        ax.step(sub.index, sub.to_numpy(), where="post", color=COLORS.get(pol, "gray"),
                 lw=1.8, label=pol)  # fmt: skip
     first_after = ops[ops["phase"].isin(["during", "after"])]["op"].min()
     if pd.notna(first_after):

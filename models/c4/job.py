@@ -41,6 +41,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sim_models.c4.comm import RingCollective, Routes
 from sim_models.c4.fabric import Fabric
 from sim_models.c4.telemetry import Telemetry
@@ -130,6 +131,8 @@ class TrainingJob:
             fabric, routes, name, self.nodes, self.rails, spec.qps, self.rank_of
         )
         self.telemetry = telemetry
+        if telemetry is not None:
+            telemetry.configure(self.m, len(self.rails), *self.ring.qp_ranks())
         self.heartbeat_s = heartbeat_s
         self.on_iteration = on_iteration
         self.max_iterations = max_iterations
@@ -194,10 +197,8 @@ class TrainingJob:
     def _heartbeat(self, _ev=None) -> None:
         if not self.running:
             return
-        now = self.env.now
-        for n in self.nodes:
-            if n not in self.silent:
-                self.telemetry.heartbeat(n, now)
+        alive = [i for i, n in enumerate(self.nodes) if n not in self.silent]
+        self.telemetry.heartbeat(np.asarray(alive, dtype=np.int64), self.env.now)
         call_later(self.env, self.heartbeat_s, self._heartbeat)
 
     def _iterate(self) -> None:
@@ -235,10 +236,9 @@ class TrainingJob:
             call_later(env, end - env.now, lambda _e: self._finish(t0, end))
 
         def rail_done(r: int, t_end: float) -> None:
-            g = self.rails[r]
-            for pos, n in enumerate(self.nodes):
-                if n not in self.silent:
-                    tel.exit(self.rank_of(pos, g), n, op, t_end)
+            alive = np.array([p for p, n in enumerate(self.nodes) if n not in self.silent],
+                             dtype=np.int64)  # fmt: skip
+            tel.exit(alive * len(self.rails) + r, op, t_end)
 
         call_later(
             env,
@@ -250,11 +250,11 @@ class TrainingJob:
         )  # fmt: skip
 
     def _enter_cb(self, pos: int, node: int, op: int):
+        ranks = pos * len(self.rails) + np.arange(len(self.rails), dtype=np.int64)
+
         def cb(_ev) -> None:
-            if node in self.silent:
-                return
-            for g in self.rails:
-                self.telemetry.enter(self.rank_of(pos, g), node, op, self.env.now)
+            if node not in self.silent:
+                self.telemetry.enter(ranks, op, self.env.now)
 
         return cb
 

@@ -15,8 +15,9 @@ What it models
         it, over the surviving paths and current capacities.
     ``c4p_static``
         the same plan, made once and never re-planned: when a link on a planned path
-        fails, the switches re-hash the QPs that crossed it over the surviving equal-cost
-        paths (as ECMP does; other QPs keep their paths), and a degraded link is ignored.
+        fails, the switch in front of it re-hashes the QPs that crossed it over its
+        surviving equal-cost next hops (as ECMP does; the rest of their path, and every
+        other QP, stays), and a degraded link is ignored.
     ``ideal``
         no collisions anywhere: the fabric is one big switch. A QP crosses only its source
         NIC's egress port and its destination NIC's ingress port; QP ``q`` of a
@@ -52,7 +53,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from sim_models.hw.routing import Path, path_links
+from sim_models.hw.routing import Path, ecmp_index, path_links
 from sim_models.hw.routing_policies import DOMAIN, RoutingPolicy
 
 from sim.registry import policy
@@ -242,16 +243,24 @@ class PlannedRouting(RoutingPolicy):
                     continue
                 self._load[idx] -= 1.0
                 if target is None:
-                    self._rehash(key, src, dst)
+                    self._rehash(key, src, dst, orig)
                 else:
                     self._load[target] += 1.0
                     self._assign[key] = (src, dst, target)
         return [k for k, idx in before.items() if not np.array_equal(self._assign[k][2], idx)]
 
-    def _rehash(self, key: Hashable, src: Any, dst: Any) -> np.ndarray:
+    def _rehash(self, key: Hashable, src: Any, dst: Any, old: np.ndarray) -> np.ndarray:
+        """The switch before the first failed link of the planned path ``old`` re-hashes
+        the QP over the surviving equal-cost paths that share the path up to it (the
+        5-tuple hash of :mod:`sim_models.hw.routing`); a failed NIC port is the bond's
+        failover to the other port."""
         router = self._router()
         ft = router.connect(key, src, dst)
-        chosen = np.array([self._eidx[e] for e in path_links(router.select(ft))], dtype=np.int64)
+        _paths, idx = self._candidates(src, dst)
+        cut = next(j for j, e in enumerate(old.tolist()) if e in self._down)
+        same = np.flatnonzero((idx[:, :cut] == old[:cut]).all(axis=1)) if cut else None
+        pool = idx[same] if same is not None and same.size else idx
+        chosen = pool[ecmp_index(ft, len(pool))]
         self._load[chosen] += 1.0
         self._assign[key] = (src, dst, chosen)
         return chosen

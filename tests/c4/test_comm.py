@@ -72,15 +72,17 @@ def test_qp_telemetry_rail_batches_and_probes():
     sim, fab, routes = _setup(C4PRouting, nodes=4)
     ring = RingCollective(fab, routes, "r", [0, 1, 2, 3], range(8), 2, lambda i, g: i * 8 + g)
     tel = Telemetry(np.random.default_rng(0))
-    t = _run(sim.env, ring, telemetry=tel, op=0)
-    q = tel.qps_frame()
-    assert len(q) == 4 * 8 * 2 and not tel.outstanding
-    assert q["rate_Bps"].to_numpy() == pytest.approx(25e9, rel=5e-3)  # latency included
-    mat = tel.matrix(32)
-    assert mat[0, 8] == pytest.approx(25e9, rel=5e-3) and np.isnan(mat[0, 1])
+    tel.configure(4, 8, *ring.qp_ranks())
     rails = []
-    t2 = _run(sim.env, ring, on_rail_done=lambda r, t: rails.append(r))
-    assert sorted(rails) == list(range(8)) and t2 == pytest.approx(t)
+    t = _run(sim.env, ring, telemetry=tel, op=0, on_rail_done=lambda r, t: rails.append(r))
+    assert sorted(rails) == list(range(8))
+    q = tel.qps_frame()
+    assert len(q) == 4 * 8 * 2 and not tel.outstanding[0].any()
+    assert q["rate_Bps"].to_numpy() == pytest.approx(25e9, rel=5e-3)  # latency included
+    mat = tel.matrix()
+    assert mat[0, 8] == pytest.approx(25e9, rel=5e-3) and np.isnan(mat[0, 1])
+    t2 = _run(sim.env, ring)
+    assert t2 == pytest.approx(t)
     # a dead NIC: probes through it never arrive
     for e in fab.nic_edges("n2.nic5"):
         fab.net.set_capacity(fab.lid[e], 0.0)
@@ -91,11 +93,16 @@ def test_qp_telemetry_rail_batches_and_probes():
     assert ends == {("n1.nic5", "n2.nic5"), ("n2.nic5", "n3.nic5")}
 
 
-def test_telemetry_noise_is_applied_when_recorded():
+def test_telemetry_records_noise_liveness_and_progress():
     tel = Telemetry(np.random.default_rng(1), noise_s=0.01, noise_rel=0.2)
-    tel.enter(0, 0, 0, 1.0)
-    tel.exit(0, 0, 0, 2.0)
-    tel.qp(0, 0, 0, 0, 1, 1e9, 0.0, 1.0)
-    op = tel.ops_frame().iloc[0]
-    assert op["enter_s"] != 1.0 and abs(op["enter_s"] - 1.0) < 0.1
+    tel.configure(2, 2, [0, 2], [2, 0])
+    tel.enter(np.array([0, 1]), 0, 1.0)
+    tel.exit(np.array([0, 1]), 0, 2.0)
+    tel.post(0, 1.0)
+    tel.delivered(0, np.array([0]), 1e9, 2.0)
+    ops = tel.ops_frame()
+    assert len(ops) == 2 and (ops["enter_s"] != 1.0).all() and (abs(ops["enter_s"] - 1) < 0.1).all()
     assert tel.qps_frame()["rate_Bps"].iloc[0] != pytest.approx(1e9)
+    assert tel.outstanding[0].tolist() == [False, True]
+    assert tel.last_seen.tolist() == [2.0, -np.inf] and tel.last_event == 2.0
+    assert tel.entered.tolist() == [0, 0, -1, -1]
