@@ -20,9 +20,11 @@ What it models
 
     ``mode: failure``: ``ops`` all-reduces back to back; halfway through operation
     ``fail_after_op`` (at half the previous operation's duration) the most loaded ToR
-    uplink (most QPs; ties: the first by name) fails, the routing reacts at once (QPs in
-    flight move with their remaining bytes), and before operation ``repair_after_op`` (if
-    set) it comes back. Busbw per operation over time shows the drop and the recovery.
+    uplink (most QPs; ties: the first by name) fails (``fail_factor`` 0) or degrades to
+    ``fail_factor`` of its capacity, the change is announced to the routing, which reacts
+    at once (QPs in flight move with their remaining bytes), and before operation
+    ``repair_after_op`` (if set) it comes back. Busbw per operation over time shows the
+    drop and the recovery.
 
 Outputs
     summary: ``busbw_GBps.*`` (mean, p5 ... max, std), ``line_rate_GBps``,
@@ -69,6 +71,9 @@ class AllReduceModel(Model):
         ops: int = Field(40, ge=2, le=10_000, description="failure mode: operations")
         fail_after_op: int = Field(10, ge=0, le=10_000, description="failure mode")
         repair_after_op: int | None = Field(None, ge=1, le=10_000, description="failure mode")
+        fail_factor: float = Field(
+            0.0, ge=0.0, lt=1.0, description="failure mode: 0 fails the link, else degrades it"
+        )
 
         @model_validator(mode="after")
         def _check(self):
