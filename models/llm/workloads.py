@@ -123,9 +123,7 @@ class ShareGPTSynthetic(Workload):
             n = min(p.batch, p.conversations - cid)
             times = t + np.cumsum(r_arr.exponential(1.0 / p.rate_per_s, n))
             t = float(times[-1])
-            extra = p.mean_turns - 1.0
-            turns = 1 + (r_turns.geometric(1.0 / (1.0 + extra), n) - 1 if extra > 0 else 0)
-            turns = np.minimum(np.asarray(turns) + 0, p.max_turns)
+            turns = np.minimum(r_turns.geometric(1.0 / p.mean_turns, n), p.max_turns)
             total = int(turns.sum())
             user = np.clip(np.rint(_lognormal(r_len, p.user_tokens_mean, p.sigma, total)),
                            p.min_tokens, p.max_user_tokens).astype(np.int64)  # fmt: skip
