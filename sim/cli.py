@@ -228,10 +228,29 @@ def cmd_reproduce(args) -> int:
     names = ["all"] if args.paper == "all" else [get_paper(args.paper).id]
     out = _out_dir(args.out, Path("results") / "reproduce")
 
-    def note(msg: str) -> None:
-        print(f"running {msg}", file=sys.stderr)
+    bar = None
 
-    table = reproduce(names, out, quick=args.quick, workers=args.workers, progress=note)
+    def note(msg: str) -> None:
+        nonlocal bar
+        if bar is not None:
+            bar.close()
+            bar = None
+        print(msg, file=sys.stderr, flush=True)
+
+    def sweep_tick(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _progress_bar("  runs", total)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        table = reproduce(names, out, quick=args.quick, workers=args.workers, progress=note,
+                          sweep_progress=sweep_tick)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
     for row in table.itertuples(index=False):
         pub = "" if row.published is None or row.published != row.published else f"{row.published:.4g}"
         print(f"  {row.paper}/{row.claim_id}: simulated {row.simulated:.4g} {row.unit}"

@@ -15,6 +15,10 @@ and folders whose name starts with ``_`` are skipped: templates, private helpers
 built-in models are found the same way as another distribution's: this project's
 ``pyproject.toml`` declares the entry point ``sim_models = "sim_models"``.
 
+Looking up a name first imports only the sub-package its first part names (``llm`` for
+``llm.serving``, ``hw`` for ``hw.routing``) and falls back to the full discovery when the
+name is not there, so a run starts without importing every package.
+
 A module that fails to import is recorded with its error (:func:`failures`, shown by
 ``sim list``) and does not stop discovery: commands that do not need it keep working, and
 asking for a name it would have registered says which module failed.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import pkgutil
 from collections.abc import Callable
 from typing import TypeVar
@@ -167,6 +172,33 @@ def discover() -> None:
             _load_entry_point(ep)
 
 
+_tried_prefixes: set[str] = set()
+
+
+def _import_prefix(name: str) -> None:
+    """Fast path before a full discovery: import only the sub-package named like the first
+    part of ``name`` (``llm`` for ``llm.serving``) under each package entry point, plus the
+    engine's own plugins. Names follow ``<package>.<thing>``, so this usually suffices;
+    when it does not, the caller falls back to :func:`discover`."""
+    prefix = name.split(".", 1)[0]
+    if _discovered or not prefix.isidentifier() or prefix in _tried_prefixes:
+        return
+    _tried_prefixes.add(prefix)
+    for module in BUILTIN_MODULES:
+        import_tree(module)
+    for group in ENTRY_POINT_GROUPS:
+        for ep in importlib.metadata.entry_points(group=group):
+            value = (getattr(ep, "value", "") or "").strip()
+            if value and ":" not in value and importlib.util.find_spec(value) is not None:
+                package = importlib.import_module(value)
+                if hasattr(package, "__path__") and _has_submodule(package, prefix):
+                    import_tree(f"{value}.{prefix}")
+
+
+def _has_submodule(package, name: str) -> bool:
+    return any(info.name == name for info in pkgutil.iter_modules(package.__path__))
+
+
 def failures() -> dict[str, str]:
     """Modules that failed to import during discovery, with their error."""
     discover()
@@ -189,7 +221,10 @@ def canonical_model_name(name: str) -> str:
 
 
 def get_model(name: str) -> type[Model]:
-    discover()
+    if name not in _MODELS and name not in _ALIASES:
+        _import_prefix(name)
+    if name not in _MODELS and name not in _ALIASES:
+        discover()
     try:
         return _MODELS[_ALIASES.get(name, name)]
     except KeyError:
@@ -200,7 +235,10 @@ def get_model(name: str) -> type[Model]:
 
 
 def get_policy(domain: str, name: str) -> type[Policy]:
-    discover()
+    if (domain, name) not in _POLICIES:
+        _import_prefix(domain)
+    if (domain, name) not in _POLICIES:
+        discover()
     try:
         return _POLICIES[(domain, name)]
     except KeyError:
@@ -212,7 +250,10 @@ def get_policy(domain: str, name: str) -> type[Policy]:
 
 
 def get_workload(name: str) -> type[Workload]:
-    discover()
+    if name not in _WORKLOADS:
+        _import_prefix(name)
+    if name not in _WORKLOADS:
+        discover()
     try:
         return _WORKLOADS[name]
     except KeyError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,19 +157,34 @@ def reproduce(
     workers: int = 1,
     experiments_root: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    sweep_progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """Run the papers' experiments and write REPORT.md and claims.csv; return the claims."""
+    """Run the papers' experiments and write REPORT.md and claims.csv; return the claims.
+
+    ``progress(message)`` is called before and after each experiment (with its place in the
+    whole run and its wall time); ``sweep_progress(done, total)`` during a sweep."""
     out = Path(out_dir)
     root = experiments_root or default_experiments_root()
     selected = list(papers().values()) if names == ["all"] else [get_paper(n) for n in names]
+    plan = [(paper, path) for paper in selected for path in experiment_files(paper, root)]
     rows: list[dict[str, Any]] = []
     sections: list[str] = []
+    timings: list[tuple[str, str, float]] = []
+    done = 0
     for paper in selected:
         outcomes: dict[str, Outcome] = {}
         for path in experiment_files(paper, root):
+            done += 1
             if progress:
-                progress(f"{paper.id}: {path.name}")
-            outcomes[path.stem] = run_outcome(path, out / paper.id / path.stem, quick, workers)
+                progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} ...")
+            t0 = time.perf_counter()
+            outcomes[path.stem] = run_outcome(
+                path, out / paper.id / path.stem, quick, workers, progress=sweep_progress
+            )
+            elapsed = time.perf_counter() - t0
+            timings.append((paper.id, path.stem, elapsed))
+            if progress:
+                progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
         paper_rows = []
         for claim in paper.claims:
             try:
@@ -199,7 +215,10 @@ def reproduce(
     report = "# Reproduction report\n\n" + (
         "Quick mode: shortened runs; numbers are indicative only.\n\n" if quick else ""
     )
-    atomic_write_text(out / "REPORT.md", report + "\n".join(sections))
+    times = pd.DataFrame(timings, columns=["paper", "experiment", "wall_s"])
+    footer = ["## Run times", "", f"Wall time of each experiment ({workers} worker(s)); "
+              f"{times['wall_s'].sum():.0f} s in all.", "", _markdown_table(times), ""]  # fmt: skip
+    atomic_write_text(out / "REPORT.md", report + "\n".join([*sections, *footer]))
     return table
 
 
