@@ -58,10 +58,54 @@ def policy_label(row: pd.Series) -> str:
     return name
 
 
+#: Swept values drawn against the metrics they move (sensitivity of the assumptions).
+SENSITIVITY = {
+    "workload.params.function_scale": ("functions per region (share of the published count)",
+                                       ["fit.weibull_iat.mean_s", "iat_s.mean"]),
+    "workload.params.max_rate_per_s": ("cap of a function's mean rate (1/s)",
+                                       ["cold_start_rate", "cold_starts"]),
+    "params.concurrency": ("requests per pod", ["cold_start_rate", "wasted_gb_s"]),
+}  # fmt: skip
+
+
+def sensitivity_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    ok = ok_rows(table)
+    out = []
+    for key, (label, metrics) in SENSITIVITY.items():
+        if key not in ok or ok[key].nunique() < 2:
+            continue
+        present = [m for m in metrics if m in ok]
+        fig, axes = new_figure(4.0 * len(present), 3.2, ncols=len(present), squeeze=False)
+        for ax, m in zip(axes[0], present, strict=True):
+            g = ok.groupby(key)[m].mean()
+            ax.plot(g.index.astype(float), g.to_numpy(), "o-")
+            ax.set_xlabel(label)
+            ax.set_ylabel(m)
+            ax.grid(True, alpha=0.3)
+        out.append(save_figure(fig, out_dir / f"sensitivity_{key.rsplit('.', 1)[-1]}.png"))
+    if "policies.pool_sizing" in ok and ok["policies.pool_sizing"].nunique() > 1:
+        fig, (ax1, ax2) = new_figure(9, 3.5, ncols=2)
+        labels = ok["policies.pool_sizing"].astype(str).str.replace('"params": ', "").str[:40]
+        x = np.arange(len(ok))
+        ax1.bar(x - 0.2, ok["stage_pool_share"], 0.4, label="local pool")
+        ax1.bar(x + 0.2, ok["stage_scratch_share"], 0.4, label="from scratch")
+        ax1.set_xticks(x, labels, rotation=30, ha="right", fontsize=6)
+        ax1.set_ylabel("share of cold starts")
+        ax1.legend(fontsize=7)
+        ax2.bar(x, ok["cold_start_s.mean"])
+        ax2.set_xticks(x, labels, rotation=30, ha="right", fontsize=6)
+        ax2.set_ylabel("mean cold-start time (s)")
+        out.append(save_figure(fig, out_dir / "sensitivity_pools.png"))
+    return out
+
+
 def policy_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     ok = ok_rows(table)
+    figs = sensitivity_figures(table, out_dir)
     if ok.empty or "cold_start_rate" not in ok or "wasted_gb_s" not in ok:
-        return []
+        return figs
+    if "policies.keep_alive" not in ok or ok["policies.keep_alive"].nunique() < 2:
+        return figs
     fig, ax = new_figure()
     labels = ok.apply(policy_label, axis=1)
     for label in dict.fromkeys(labels):
@@ -71,4 +115,4 @@ def policy_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     ax.set_ylabel("cold-start rate (cold starts / requests)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    return [save_figure(fig, out_dir / "pareto_cold_start_vs_wasted_memory.png")]
+    return [*figs, save_figure(fig, out_dir / "pareto_cold_start_vs_wasted_memory.png")]
