@@ -105,10 +105,12 @@ class Detector:
         self._sd_rate = 0.0
         self._comp: dict[tuple[int, str], list] = {}
         self._probing = False
+        self._t0 = 0.0
         self.active = False
 
     def start(self) -> None:
         self.active = True
+        self._t0 = self.env.now
         call_later(self.env, self.p.poll_s, self._poll)
 
     def stop(self) -> None:
@@ -214,7 +216,7 @@ class Detector:
         tel = self.tel
         ref = self._ref_iter if self._ref_iter is not None else p.hang_min_s
         thr = max(p.hang_min_s, p.hang_factor * ref)
-        if now - tel.last_event < thr:
+        if now - max(tel.last_event, self._t0) < thr:
             return False
         silent = np.flatnonzero(tel.last_seen < now - p.silence_s)
         if silent.size:

@@ -81,3 +81,15 @@ def test_detector_model_precision_recall_and_noise():
     assert 5.0 <= clean["detect_s.median"] <= 60.0
     noisy = run(0.6)
     assert noisy["recall"] < clean["recall"]
+
+
+def test_no_hang_before_the_first_operation_of_a_slow_iteration(setup):
+    """Iterations longer than the poll period: silence before the first operation ends is
+    not a hang."""
+    fab, routes = setup
+    long = JobSpec(compute_s=12.0, grad_bytes=1e9)
+    r = run_probe(fab, routes, list(range(16)), long, None, np.random.default_rng(6), name="job")
+    assert r.detection is None
+    r = run_probe(fab, routes, list(range(16)), long, "gpu_hang", np.random.default_rng(7),
+                  name="job")  # fmt: skip
+    assert r.detected and r.class_ok and r.unit_ok
