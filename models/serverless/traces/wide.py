@@ -68,7 +68,9 @@ def wide_chunks(
     names = [c.name for c in numeric]
     all_names = list(schema.names)
     sorted_col = names.index(schema.sorted_by) if schema.sorted_by in names else None
-    dtypes = float if not text else {c.name: (str if c.kind == "str" else float) for c in schema.columns}
+    dtypes = (
+        float if not text else {c.name: (str if c.kind == "str" else float) for c in schema.columns}
+    )
     done = 0  # data rows handed out so far
     last = -math.inf
     try:
@@ -90,18 +92,25 @@ def wide_chunks(
                     v = chunk[names].to_numpy(dtype=float)
                 if _problem(v, numeric, sorted_col, last):
                     break
-                data = {}
-                block = pd.DataFrame(v, columns=names)
-                for c in numeric:
-                    if c.kind == "int":
-                        block[c.name] = block[c.name].to_numpy().astype(np.int64)
-                if text:
-                    for c in text:
-                        data[c.name] = chunk[c.name].astype(str).str.strip().to_numpy(dtype=object)
-                    out = pd.concat([pd.DataFrame(data), block], axis=1)[schema.names]
+                lines = np.arange(done, done + len(v), dtype=np.int64) + 2
+                if text:  # build the frame in one go (column by column inserts fragment it)
+                    cols_out = {}
+                    for c in schema.columns:
+                        if c.kind == "str":
+                            cols_out[c.name] = (
+                                chunk[c.name].astype(str).str.strip().to_numpy(dtype=object)
+                            )
+                        else:
+                            col = v[:, names.index(c.name)]
+                            cols_out[c.name] = col.astype(np.int64) if c.kind == "int" else col
+                    cols_out["_line"] = lines
+                    out = pd.DataFrame(cols_out)
                 else:
-                    out = block
-                out["_line"] = np.arange(done, done + len(out), dtype=np.int64) + 2
+                    out = pd.DataFrame(v, columns=names)
+                    for c in numeric:
+                        if c.kind == "int":
+                            out[c.name] = out[c.name].to_numpy().astype(np.int64)
+                    out["_line"] = lines
                 if sorted_col is not None and len(v):
                     last = float(v[-1, sorted_col])
                 stats.rows += len(out)
