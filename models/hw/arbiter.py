@@ -15,6 +15,8 @@ What it models
     * ``threshold`` (T3's communication-aware memory-controller arbitration, MCA: Pati et
       al., ASPLOS'24, Sec. 4.5): a communication burst may issue only while the compute
       queue holds fewer than ``threshold_bursts`` bursts (then FCFS among the two heads);
+      with a bounded controller queue (:mod:`sim_models.hw.dram`) the same rule also holds
+      communication back when no compute request waits (:meth:`ArbiterPolicy.comm_alone`);
       once communication has waited ``starvation_limit_s`` (since it last got service or
       since it started waiting) one communication burst is forced. So communication never
       waits longer than ``starvation_limit_s`` plus one burst's service time
@@ -72,6 +74,12 @@ class ArbiterPolicy(Policy):
     def select(self, arb: HBMArbiter) -> bool:
         raise NotImplementedError
 
+    def comm_alone(self, arb) -> bool:
+        """May a communication request go ahead when no compute request waits? Asked by
+        controllers with a bounded queue (:class:`sim_models.hw.dram.BankedHBM`); the
+        bandwidth server :class:`HBMArbiter` always serves it."""
+        return True
+
 
 @policy("hw.arbiter", "fcfs", "first come, first served over bursts of both classes")
 class FCFS(ArbiterPolicy):
@@ -104,6 +112,12 @@ class OccupancyThreshold(ArbiterPolicy):
         if arb.occupancy(COMPUTE) < self.threshold_bursts:
             return arb.head_key(COMM) < arb.head_key(COMPUTE)
         return False
+
+    def comm_alone(self, arb) -> bool:
+        if arb.comm_wait_s() >= self.starvation_limit_s:
+            self.forced += 1
+            return True
+        return arb.occupancy(COMPUTE) < self.threshold_bursts
 
 
 @dataclass
@@ -173,10 +187,13 @@ class HBMArbiter:
         self._busy = False
 
     # -- requests ---------------------------------------------------------------------------
-    def read(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
+    def read(self, nbytes: float, origin: str, *, window: int | None = None,
+             ranges=None) -> simpy.Event:  # fmt: skip
+        """``ranges`` (addresses, for a banked DRAM) are accepted and ignored here."""
         return self.transfer(nbytes, origin, window=window)
 
-    def write(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
+    def write(self, nbytes: float, origin: str, *, window: int | None = None,
+              ranges=None) -> simpy.Event:  # fmt: skip
         return self.transfer(nbytes, origin, write=True, window=window)
 
     def transfer(

@@ -18,6 +18,10 @@ What it models
     stay in an LRU cache of ``l2_bytes`` at panel granularity: a panel resident when the
     wave starts is a hit, otherwise it is read. With ``l2_bytes = 0`` every tile reads both
     of its panels (:func:`roofline_time_s` is the closed form of that case).
+    The panels each wave reads are listed with their place in A or B
+    (:attr:`Wave.panel_reads`: both operands stored with K contiguous, A row-major ``M x K``
+    and B as ``N x K``, the layout of a linear layer's weight), so a memory model with
+    addresses can place them.
     DRAM writes: every output element once. By default outputs bypass L2 (uncached
     stores, as T3's producer writes, Pati et al., ASPLOS'24, Sec. 4.3 and 6.2). With
     ``cache_outputs=True`` (an ordinary write-allocate kernel) each wave's output tiles are
@@ -112,6 +116,10 @@ class Wave:
     #: DRAM read bytes per tile (same order as ``tiles``): each panel the wave reads is
     #: attributed to the first tile that uses it; sums to ``read_bytes``.
     tile_read_bytes: tuple[float, ...] = ()
+    #: the panels the wave reads from DRAM: ``(matrix, offset, bytes)`` with ``matrix``
+    #: ``"A"`` or ``"B"`` and ``offset`` the panel's byte offset in that matrix (both stored
+    #: with K contiguous, so a panel is one contiguous range); sums to ``read_bytes``.
+    panel_reads: tuple[tuple[str, int, float], ...] = ()
 
     @property
     def bytes(self) -> float:
@@ -263,7 +271,10 @@ def plan_gemm(
             per_tile = tuple(
                 ((t.row1 - t.row0) + (t.col1 - t.col0)) * k * b for t in group
             )
-            waves.append(Wave(w, group, tile_compute_s, sum(per_tile), writes, per_tile))
+            panels = tuple(p for t in group for p in (
+                ("A", t.row0 * k * b, (t.row1 - t.row0) * k * b),
+                ("B", t.col0 * k * b, (t.col1 - t.col0) * k * b)))  # fmt: skip
+            waves.append(Wave(w, group, tile_compute_s, sum(per_tile), writes, per_tile, panels))
             continue
         needed: dict[tuple[str, int], tuple[float, int]] = {}  # panel -> (bytes, first tile)
         for pos, t in enumerate(group):
@@ -271,14 +282,17 @@ def plan_gemm(
                 if key not in needed:
                     needed[key] = (extent * k * b, pos)
         per_tile_reads = [0.0] * len(group)
+        panels = []
         for key, (sz, pos) in needed.items():
             if key not in cache:
                 per_tile_reads[pos] += sz
+                panels.append((key[0], key[1] * k * b, sz))
         cached = _lru_touch(cache, cached, ((key, sz) for key, (sz, _) in needed.items()), l2)
         if cache_outputs:
             cached = _lru_touch(cache, cached, ((("C", t.index), t.nbytes(b)) for t in group), l2)
         waves.append(
-            Wave(w, group, tile_compute_s, sum(per_tile_reads), writes, tuple(per_tile_reads))
+            Wave(w, group, tile_compute_s, sum(per_tile_reads), writes, tuple(per_tile_reads),
+                 tuple(panels))  # fmt: skip
         )
     return GemmPlan(shape, cus, tile_m, tile_n, bw, tuple(waves))
 

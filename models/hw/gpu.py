@@ -18,10 +18,15 @@ What it models
       when both the compute and the traffic are done, so other traffic (communication, NMC
       updates) slows memory-bound waves. ``on_tile`` fires for every tile at the wave's end.
     * Tile mode (``k_steps > 1`` or a ``store`` function): a wave's K loop runs in
-      ``k_steps`` steps; step ``j`` computes on data loaded by step ``j``'s read while step
-      ``j+1``'s read is in flight (double buffering: one read ahead). So a wave starts with
-      a read phase that no compute hides, and a read slowed by other traffic stalls the
-      compute: the way communication bursts hurt a GEMM's read phases. When the compute
+      ``k_steps`` steps; step ``j`` computes on data loaded by step ``j``'s read while the
+      reads of the next ``prefetch`` steps are in flight (``prefetch = 1``: double
+      buffering, one read ahead; a kernel with ``s`` pipeline stages has ``s - 1``). A step
+      cannot start before its read is done, so a wave starts with a read phase that no
+      compute hides, and a read slowed by other traffic (queueing behind it, row conflicts)
+      stalls the compute once it outlasts the ``prefetch`` steps of compute that cover it:
+      the way communication bursts hurt a GEMM's read phases. With a memory that takes
+      addresses (``supports_ranges``, a banked DRAM) each step reads its slice of every
+      panel the wave fetches (``Wave.panel_reads``) at the panel's place in A or B. When the compute
       ends, every tile stores its own output through ``store(tile, nbytes)`` (default: a
       plain write of origin ``origin``), and ``on_tile(tile, t)`` fires when *that* tile's
       store completes, so tiles of one wave complete one by one as memory (or a link) takes
@@ -45,6 +50,7 @@ Units: Hz, FLOP/s, bytes, bytes/s, seconds.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -154,6 +160,7 @@ class GPU:
         k_steps: int = 1,
         store: StoreFn | None = None,
         tile_stores: bool = True,
+        prefetch: int = 1,
     ) -> simpy.Process:
         """Run a GEMM on ``cus`` CUs (default: all CUs free now); value: :class:`GemmResult`.
 
@@ -171,7 +178,8 @@ class GPU:
             l2_bytes=l2_bytes, cache_outputs=cache_outputs,
         )  # fmt: skip
         return self.run_plan(plan, on_wave=on_wave, on_tile=on_tile, origin=origin,
-                             k_steps=k_steps, store=store, tile_stores=tile_stores)  # fmt: skip
+                             k_steps=k_steps, store=store, tile_stores=tile_stores,
+                             prefetch=prefetch)  # fmt: skip
 
     def run_plan(
         self,
@@ -183,6 +191,7 @@ class GPU:
         k_steps: int = 1,
         store: StoreFn | None = None,
         tile_stores: bool = True,
+        prefetch: int = 1,
     ) -> simpy.Process:
         """Run a GEMM planned with :func:`sim_models.hw.gemm.plan_gemm` (its ``cus`` CUs).
 
@@ -195,10 +204,12 @@ class GPU:
             raise ValueError(f"{self.name}: plan needs {plan.cus} CUs of {self.spec.compute_units}")
         if k_steps < 1:
             raise ValueError(f"k_steps must be >= 1, got {k_steps}")
+        if prefetch < 1:
+            raise ValueError(f"prefetch must be >= 1, got {prefetch}")
         if k_steps == 1 and store is None:
             return self.env.process(self._run_gemm(plan, on_wave, on_tile, origin))
         return self.env.process(
-            self._run_tiles(plan, on_wave, on_tile, origin, k_steps, store, tile_stores)
+            self._run_tiles(plan, on_wave, on_tile, origin, k_steps, store, tile_stores, prefetch)
         )
 
     def _run_gemm(self, plan: GemmPlan, on_wave, on_tile, origin: str):
@@ -237,8 +248,18 @@ class GPU:
             return self.env.event().succeed()
         return self.hbm.read(nbytes, origin)
 
+    def _load_step(self, wave: Wave, j: int, k_steps: int, origin: str, ranged: bool) -> simpy.Event:
+        """Step ``j``'s read: ``1 / k_steps`` of the wave's reads (of every panel it fetches,
+        at the panel's address, when the memory takes addresses)."""
+        nbytes = wave.read_bytes / k_steps
+        if not ranged or not wave.panel_reads or nbytes <= 0:
+            return self._load(nbytes, origin)
+        ranges = [(f"{origin}.{m}", off + j * sz / k_steps, sz / k_steps)
+                  for m, off, sz in wave.panel_reads]  # fmt: skip
+        return self.hbm.read(nbytes, origin, ranges=ranges)
+
     def _run_tiles(self, plan: GemmPlan, on_wave, on_tile, origin: str, k_steps: int, store,
-                   tile_stores: bool = True):  # fmt: skip
+                   tile_stores: bool = True, prefetch: int = 1):  # fmt: skip
         env = self.env
         yield self.cus.get(plan.cus)
         result = GemmResult(plan, start_s=env.now)
@@ -250,12 +271,14 @@ class GPU:
             if self.hbm is None:  # roofline wave, then its stores
                 yield env.timeout(wave.time_s(plan.bandwidth_Bps))
             else:
-                step_bytes = wave.read_bytes / k_steps
                 step_s = wave.compute_s / k_steps
-                load = self._load(step_bytes, origin)
+                ranged = getattr(self.hbm, "supports_ranges", False)
+                loads = deque(self._load_step(wave, j, k_steps, origin, ranged)
+                              for j in range(min(prefetch, k_steps)))  # fmt: skip
                 for j in range(k_steps):
-                    yield load  # step j's operands are in
-                    load = self._load(step_bytes, origin) if j + 1 < k_steps else None
+                    yield loads.popleft()  # step j's operands are in
+                    if j + prefetch < k_steps:
+                        loads.append(self._load_step(wave, j + prefetch, k_steps, origin, ranged))
                     yield env.timeout(step_s)
             t_compute = env.now
             if stores_done is not None and not stores_done.processed:

@@ -4,8 +4,10 @@ reduces incoming data in place (near-memory compute, "op-and-store").
 What it models
     * :class:`MemorySpec`: capacity, bandwidth, latency of a device.
     * :class:`MemoryDevice`: a SimPy component whose channel is an
-      :class:`~sim_models.hw.arbiter.HBMArbiter` (bandwidth server with an arbitration policy);
-      ``read``/``write`` take ``latency_s + queueing + bytes / bandwidth``. Capacity is a
+      :class:`~sim_models.hw.arbiter.HBMArbiter` (bandwidth server with an arbitration policy;
+      ``read``/``write`` take ``latency_s + queueing + bytes / bandwidth``) or, given a
+      ``dram`` configuration, a :class:`~sim_models.hw.dram.BankedHBM` (channels, banks,
+      row buffers, FR-FCFS; the same policies). Capacity is a
       byte counter (:meth:`MemoryDevice.allocate` / :meth:`MemoryDevice.free`). Channel
       bytes are counted by origin (``gemm``, ``rs``, ``dma``, ...).
     * :class:`ComputeEnhancedMemory` adds :meth:`~ComputeEnhancedMemory.update`: the data
@@ -13,11 +15,13 @@ What it models
       ALUs ("op-and-store", Pati et al., T3, ASPLOS'24, Sec. 4.3): no GPU read. The
       in-DRAM read-add-write is counted as ``nmc`` array reads and writes, and costs
       ``nmc_extra_occupancy`` of a write's channel time on top of the write (one channel
-      write plus extra bank occupancy). :meth:`MemoryDevice.reduce_baseline` is the
+      write plus extra bank occupancy); on a banked DRAM it is timed in the bank instead
+      (``HBMConfig.nmc_bank_slots``). :meth:`MemoryDevice.reduce_baseline` is the
       GPU-side alternative: read both operands and write the sum (3 channel transfers).
 
 What it leaves out
-    Banks, rows, refresh, channel interleaving, caching, and NUMA effects on the host.
+    With the bandwidth server: banks, rows, refresh and channel interleaving (the banked
+    DRAM has them); always: caching and NUMA effects on the host.
 
 Assumptions and sources of constants
     * HBM of a GPU: capacity and bandwidth from its :class:`~sim_models.hw.gpu.GPUSpec`
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import simpy
 from sim_models.hw.arbiter import ArbiterPolicy, HBMArbiter
+from sim_models.hw.dram import BankedHBM, HBMConfig
 from sim_models.hw.links import pcie_bandwidth_Bps
 from sim_models.hw.specs import GiB, GPUSpec, MemorySpec
 
@@ -105,20 +110,37 @@ class MemoryDevice:
         compute_origins: tuple[str, ...] = ("gemm",),
         bin_s: float | None = None,
         scope: Scope | None = None,
+        dram: HBMConfig | None = None,
     ):
+        """``dram``: serve the traffic with a banked DRAM of this configuration (its
+        bandwidth replaces ``spec.bandwidth_Bps``; ``window_bursts`` becomes the segments a
+        transfer keeps queued, ``burst_bytes`` is unused); default: the bandwidth server."""
         self.env, self.spec = env, spec
         self.scope = scope_of(scope)
-        self.channel = HBMArbiter(
-            env,
-            spec.bandwidth_Bps,
-            policy=policy,
-            burst_bytes=burst_bytes,
-            window_bursts=window_bursts,
-            latency_s=spec.latency_s,
-            compute_origins=compute_origins,
-            bin_s=bin_s,
-            scope=self.scope,
-        )
+        if dram is not None:
+            self.channel: HBMArbiter | BankedHBM = BankedHBM(
+                env,
+                dram,
+                policy=policy,
+                latency_s=spec.latency_s,
+                window_segments=window_bursts,
+                compute_origins=compute_origins,
+                bin_s=bin_s,
+                scope=self.scope,
+            )
+        else:
+            self.channel = HBMArbiter(
+                env,
+                spec.bandwidth_Bps,
+                policy=policy,
+                burst_bytes=burst_bytes,
+                window_bursts=window_bursts,
+                latency_s=spec.latency_s,
+                compute_origins=compute_origins,
+                bin_s=bin_s,
+                scope=self.scope,
+            )
+        self.banked = dram is not None
         self.used_bytes = 0.0
 
     # capacity
@@ -134,11 +156,18 @@ class MemoryDevice:
         self.used_bytes = max(0.0, self.used_bytes - nbytes)
 
     # traffic
-    def read(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
-        return self.channel.read(nbytes, origin, window=window)
+    @property
+    def supports_ranges(self) -> bool:
+        """Whether reads and writes use addresses (``ranges``): a banked DRAM."""
+        return self.banked
 
-    def write(self, nbytes: float, origin: str, *, window: int | None = None) -> simpy.Event:
-        return self.channel.write(nbytes, origin, window=window)
+    def read(self, nbytes: float, origin: str, *, window: int | None = None,
+             ranges=None) -> simpy.Event:  # fmt: skip
+        return self.channel.read(nbytes, origin, window=window, ranges=ranges)
+
+    def write(self, nbytes: float, origin: str, *, window: int | None = None,
+              ranges=None) -> simpy.Event:  # fmt: skip
+        return self.channel.write(nbytes, origin, window=window, ranges=ranges)
 
     def reduce_baseline(self, nbytes: float, origin: str) -> simpy.Event:
         """GPU-side reduction of a received chunk into a resident one: read both, write the
@@ -187,20 +216,25 @@ class ComputeEnhancedMemory(MemoryDevice):
         """Add ``nbytes`` of incoming data into resident data: one channel write by
         ``origin`` plus an in-memory read-modify-write (origin ``nmc``), no GPU read.
         ``cost_scale`` multiplies the channel time (0: a free update, for what-if runs)."""
-        cost = (1 + self.nmc_extra_occupancy) * cost_scale
-        ev = self.channel.transfer(nbytes, origin, write=True, cost=cost)
+        if self.banked:
+            ev = self.channel.transfer(nbytes, origin, update=True, cost=cost_scale)
+        else:
+            cost = (1 + self.nmc_extra_occupancy) * cost_scale
+            ev = self.channel.transfer(nbytes, origin, write=True, cost=cost)
         ev.callbacks.append(lambda _e: self._count_update(nbytes))
         return ev
 
     def update_then(self, nbytes: float, origin: str, on_done, *, cost_scale: float = 1.0) -> None:
         """:meth:`update` without an event: ``on_done()`` is called when it is done."""
-        cost = (1 + self.nmc_extra_occupancy) * cost_scale
-
         def done():
             self._count_update(nbytes)
             on_done()
 
-        self.channel.transfer_then(nbytes, origin, done, write=True, cost=cost)
+        if self.banked:
+            self.channel.transfer_then(nbytes, origin, done, update=True, cost=cost_scale)
+        else:
+            cost = (1 + self.nmc_extra_occupancy) * cost_scale
+            self.channel.transfer_then(nbytes, origin, done, write=True, cost=cost)
 
     def _count_update(self, nbytes: float) -> None:
         self.updates += 1
