@@ -22,9 +22,9 @@ What it models
     * admission from the FIFOs into the queue whenever it has room, by the arbitration
       policy (a ``hw.arbiter`` policy: ``fcfs`` takes the older head, ``priority`` compute
       first, ``threshold`` is T3's memory-controller arbitration: communication enters only
-      while fewer than ``threshold`` compute entries are queued, or once it has waited the
-      starvation limit) -- :meth:`BankedHBM.occupancy` is the queue occupancy the policy
-      reads;
+      while fewer than ``threshold`` compute accesses wait at the controller (queued or in
+      its input FIFO), or once it has waited the starvation limit) --
+      :meth:`BankedHBM.occupancy` is the occupancy the policy reads;
     * FR-FCFS scheduling from the queue: the oldest request that hits an open row, else
       the oldest request; open-page policy (a row stays open until another row of its bank
       is needed);
@@ -321,10 +321,16 @@ class BankedHBM:
         self._nmc = config.nmc_bank_slots
         self._t = t
         self._lead = t.tRP + t.tRCD + t.tCL  # decide this long before the bus frees
+        self._ready_lead = t.tCL + t.tRCD  # a bank ready by bus_free - this is in time
+        self._nmc_slots = max(1.0, config.nmc_bank_slots)
+        for name in ("tCL", "tCWL", "tRCD", "tRP", "tRAS", "tRRD", "tFAW", "tWR", "tWTR", "tRTP",
+                     "tRTW_gap", "tRC"):  # fmt: skip
+            setattr(self, "_" + name, getattr(t, name))
         # controller state
         self._fifo = {COMPUTE: deque(), COMM: deque()}
         self._queue: list = []  # admitted segments, oldest first
         self._occ = {COMPUTE: 0.0, COMM: 0.0}  # entries (accesses) queued per class
+        self._pend = {COMPUTE: 0.0, COMM: 0.0}  # accesses in the input FIFOs per class
         self._seq = count()
         self._comm_since = 0.0
         self._decision: simpy.Event | None = None
@@ -337,7 +343,7 @@ class BankedHBM:
         self._faw: deque = deque(maxlen=4)
         self._last_act = -math.inf
         self._bus_free = 0.0
-        self._last_dir = READ
+        self._last_dir = -1  # no data on the bus yet
         self._last_w_end = -math.inf
         self._last_r_end = -math.inf
         self._next_ref = t.tREFI if config.refresh else math.inf
@@ -390,8 +396,9 @@ class BankedHBM:
 
     # -- state the policies read ----------------------------------------------------------
     def occupancy(self, comm: bool) -> float:
-        """Queue entries (accesses) held by a class in the controller queue."""
-        return self._occ[comm]
+        """Accesses of a class waiting at the controller: in its queue or in the input
+        buffer in front of it (the load MCA's threshold is compared with)."""
+        return self._occ[comm] + self._pend[comm]
 
     def head_key(self, comm: bool) -> tuple[float, int]:
         """(arrival time, sequence number) of the oldest waiting request of a class."""
@@ -485,6 +492,7 @@ class BankedHBM:
         if tr.unqueued < 1e-9:
             tr.unqueued = 0.0
         tr.inflight += 1
+        self._pend[tr.comm] += n / self._atom
         q = self._fifo[tr.comm]
         if tr.comm and not q:
             self._comm_since = self.env.now
@@ -497,68 +505,84 @@ class BankedHBM:
 
     # -- internals: the controller -------------------------------------------------------------
     def _admit(self) -> None:
-        fifo, occ, cap = self._fifo, self._occ, self._cap
-        cq, mq = fifo[COMPUTE], fifo[COMM]
+        cq, mq = self._fifo[COMPUTE], self._fifo[COMM]
+        occ, pend, cap, atom = self._occ, self._pend, self._cap + 1e-9, self._atom
         pol = self.policy
+        queue = self._queue
+        limit = getattr(pol, "starvation_limit_s", math.inf)
         while cq or mq:
-            if cq and mq:
+            used = occ[COMPUTE] + occ[COMM]
+            comm_fits = bool(mq) and (used == 0 or used + mq[0][5] / atom <= cap)
+            if mq and not comm_fits and self.env.now - self._comm_since >= limit:
+                return  # starved communication waits for room; compute may not pass it
+            if cq and comm_fits:
                 comm = pol.select(self)
-            elif mq:
-                comm = pol.comm_alone(self)
-                if not comm:
+            elif comm_fits and not cq:
+                if not pol.comm_alone(self):
                     return
-            else:
+                comm = COMM
+            elif cq:
                 comm = COMPUTE
+            else:
+                return
             q = mq if comm else cq
             seg = q[0]
-            need = seg[5] / self._atom
-            used = occ[COMPUTE] + occ[COMM]
-            if used + need > cap + 1e-9 and used > 0:
+            need = seg[5] / atom
+            if used + need > cap and used > 0:
                 return
             q.popleft()
             occ[comm] += need
+            pend[comm] -= need
+            if pend[comm] < 1e-9:
+                pend[comm] = 0.0
             if comm:
                 now = self.env.now
                 wait = now - self._comm_since
                 if wait > self.max_comm_wait_s:
                     self.max_comm_wait_s = wait
                 self._comm_since = now
-            self._queue.append(seg)
+            queue.append(seg)
 
     def _pick(self, now: float):
         """FR-FCFS: the oldest row hit; else the oldest request whose bank can open its row
         in time for the bus; else the oldest."""
         q, open_ = self._queue, self._open
+        if len(q) == 1:
+            return q.pop()
         for i, seg in enumerate(q):
             if open_[seg[3]] == seg[4]:
                 return q.pop(i)
-        if len(q) > 1:
-            tm = self._t
-            target = max(now, self._bus_free - tm.tCL - tm.tRCD)
-            act, pre_ok = self._act, self._pre_ok
-            for i, seg in enumerate(q):
-                b = seg[3]
-                ready = act[b] + tm.tRC
-                if open_[b] >= 0:
-                    ready = max(ready, pre_ok[b] + tm.tRP)
-                if ready <= target:
-                    return q.pop(i)
+        target = self._bus_free - self._ready_lead
+        if now > target:
+            target = now
+        act, pre_ok, trc, trp = self._act, self._pre_ok, self._tRC, self._tRP
+        for i, seg in enumerate(q):
+            b = seg[3]
+            ready = act[b] + trc
+            if open_[b] >= 0 and pre_ok[b] + trp > ready:
+                ready = pre_ok[b] + trp
+            if ready <= target:
+                return q.pop(i)
         return q.pop(0)
 
     def _decide(self, _ev=None) -> None:
         self._decision = None
-        env = self.env
-        now = env.now
-        self._admit()
-        while self._queue and self._bus_free - self._lead <= now + 1e-15:
-            self._issue(self._pick(now), now)
+        now = self.env.now
+        cq, mq = self._fifo[COMPUTE], self._fifo[COMM]
+        if cq or mq:
             self._admit()
-        if self._queue:
-            self._decision = call_later(env, max(0.0, self._bus_free - self._lead - now), self._decide)
+        queue, lead = self._queue, self._lead
+        horizon = now + lead + 1e-15
+        while queue and self._bus_free <= horizon:
+            self._issue(self._pick(now), now)
+            if cq or mq:
+                self._admit()
+        if queue:
+            self._decision = call_later(self.env, max(0.0, self._bus_free - lead - now), self._decide)
         elif self._fifo[COMM] or self._fifo[COMPUTE]:  # held by the policy: retry at starvation
             limit = getattr(self.policy, "starvation_limit_s", 0.0)
-            delay = max(self._comm_since + limit - now, self._bus_free - self._lead - now, 1e-9)
-            self._decision = call_later(env, delay, self._decide)
+            delay = max(self._comm_since + limit - now, self._bus_free - lead - now, 1e-9)
+            self._decision = call_later(self.env, delay, self._decide)
 
     def _refresh(self, t: float) -> float:
         """All-bank refresh due at or before ``t``: close every row, block for tRFC. Returns
@@ -567,8 +591,8 @@ class BankedHBM:
         while self._next_ref <= t:
             start = max(self._next_ref, max(self._pre_ok))
             end = start + tm.tRP + tm.tRFC
-            self._open = [-1] * self._banks
-            self._act = [end - tm.tRC] * self._banks
+            self._open[:] = [-1] * self._banks
+            self._act[:] = [end - tm.tRC] * self._banks
             self._bus_free = max(self._bus_free, end)
             self._last_act = max(self._last_act, end - tm.tRRD)
             self._next_ref += tm.tREFI
@@ -578,85 +602,112 @@ class BankedHBM:
 
     def _issue(self, seg, now: float) -> None:
         t_enq, _seq, tr, b, row, nbytes = seg
-        tm, kind = self._t, tr.kind
-        n = nbytes / self._atom * tr.cost  # accesses (fluid), scaled by cost
+        kind = tr.kind
+        acc = nbytes / self._atom
+        n = acc * tr.cost  # accesses (fluid), scaled by cost
         st = tr.st
-        if self._next_ref <= max(now, self._bus_free):
-            now = self._refresh(max(now, self._bus_free))
+        bus_free = self._bus_free
+        if self._next_ref <= (now if now > bus_free else bus_free):
+            now = self._refresh(now if now > bus_free else bus_free)
+            bus_free = self._bus_free
         open_ = self._open
         if open_[b] == row:
-            t_col = max(now, self._col_ok[b])
+            t_col = self._col_ok[b]
+            if now > t_col:
+                t_col = now
             st.row_hits += 1
         else:
             if open_[b] >= 0:
-                t_act = max(now, self._pre_ok[b]) + tm.tRP
+                t_act = self._pre_ok[b]
+                if now > t_act:
+                    t_act = now
+                t_act += self._tRP
                 st.row_conflicts += 1
             else:
                 t_act = now
                 st.row_misses += 1
-            t_act = max(t_act, self._act[b] + tm.tRC, self._last_act + tm.tRRD)
+            x = self._act[b] + self._tRC
+            if x > t_act:
+                t_act = x
+            x = self._last_act + self._tRRD
+            if x > t_act:
+                t_act = x
             faw = self._faw
             if len(faw) == 4:
-                t_act = max(t_act, faw[0] + tm.tFAW)
+                x = faw[0] + self._tFAW
+                if x > t_act:
+                    t_act = x
             faw.append(t_act)
             self._last_act = t_act
             self._act[b] = t_act
             open_[b] = row
-            self._pre_ok[b] = t_act + tm.tRAS
-            t_col = t_act + tm.tRCD
+            self._pre_ok[b] = t_act + self._tRAS
+            t_col = t_act + self._tRCD
         bus = n * self._tb
+        slot = self._slot
         if kind == READ:
-            ds = max(t_col + tm.tCL, self._bus_free)
-            if self._last_dir != READ:
-                ds = max(ds, self._last_w_end + tm.tWTR + tm.tCL)
+            ds = t_col + self._tCL
+            if bus_free > ds:
+                ds = bus_free
+            if self._last_dir == WRITE:
+                x = self._last_w_end + self._tWTR + self._tCL
+                if x > ds:
+                    ds = x
                 self.turnarounds += 1
-            de = ds + bus
-            t_col = ds - tm.tCL
-            self._col_ok[b] = t_col + n * self._slot
-            self._pre_ok[b] = max(self._pre_ok[b], t_col + max(0.0, n - 1) * self._slot + tm.tRTP)
-            self._last_r_end = de
             self._last_dir = READ
-            done = de
-        else:
-            ds = max(t_col + tm.tCWL, self._bus_free)
-            if self._last_dir == READ:
-                ds = max(ds, self._last_r_end + tm.tRTW_gap)
-                self.turnarounds += 1
             de = ds + bus
-            t_col = ds - tm.tCWL
+            t_col = ds - self._tCL
+            self._col_ok[b] = t_col + n * slot
+            x = t_col + (n - 1 if n > 1 else 0.0) * slot + self._tRTP
+            if x > self._pre_ok[b]:
+                self._pre_ok[b] = x
+            self._last_r_end = de
+            done = de
+            st.read_bytes += nbytes * self._C
+        else:
+            ds = t_col + self._tCWL
+            if bus_free > ds:
+                ds = bus_free
+            if self._last_dir == READ:
+                x = self._last_r_end + self._tRTW_gap
+                if x > ds:
+                    ds = x
+                self.turnarounds += 1
+            self._last_dir = WRITE
+            de = ds + bus
+            t_col = ds - self._tCWL
             if kind == UPDATE:  # the bank reads the old value and writes the sum
-                bank_end = t_col + n * max(1.0, self._nmc) * self._slot
-                done = max(de, bank_end)
+                bank_end = t_col + n * self._nmc_slots * slot
+                done = de if de > bank_end else bank_end
             else:
-                bank_end = t_col + n * self._slot
+                bank_end = t_col + n * slot
                 done = de
             self._col_ok[b] = bank_end
-            self._pre_ok[b] = max(self._pre_ok[b], done + tm.tWR)
+            x = done + self._tWR
+            if x > self._pre_ok[b]:
+                self._pre_ok[b] = x
             self._last_w_end = de
-            self._last_dir = WRITE
+            st.write_bytes += nbytes * self._C
         self._bus_free = de
         self.busy_s += bus
         # counters (whole device)
-        scaled = nbytes * self._C
-        if kind == READ:
-            st.read_bytes += scaled
-        else:
-            st.write_bytes += scaled
         st.bursts += 1
-        st.accesses += nbytes / self._atom
+        st.accesses += acc
         delay = now - t_enq
         st.queue_delay_s += delay
         if delay > st.max_queue_delay_s:
             st.max_queue_delay_s = delay
         if self.bin_s is not None:
             key = (tr.origin, kind != READ, int(ds / self.bin_s))
-            self._bins[key] = self._bins.get(key, 0.0) + scaled
+            self._bins[key] = self._bins.get(key, 0.0) + nbytes * self._C
         if self.scope.tracing:
             self.scope.span("read" if kind == READ else "write", ds, de, track=tr.origin,
-                            args={"bytes": scaled, "bank": b})  # fmt: skip
-        self._occ[tr.comm] -= nbytes / self._atom
-        if self._occ[tr.comm] < 1e-9:
-            self._occ[tr.comm] = 0.0
+                            args={"bytes": nbytes * self._C, "bank": b})  # fmt: skip
+        occ = self._occ
+        c = tr.comm
+        occ[c] -= acc
+        if occ[c] < 1e-9:
+            occ[c] = 0.0
         tr.inflight -= 1
         if done > tr.end:
             tr.end = done

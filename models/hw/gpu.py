@@ -25,8 +25,9 @@ What it models
       compute hides, and a read slowed by other traffic (queueing behind it, row conflicts)
       stalls the compute once it outlasts the ``prefetch`` steps of compute that cover it:
       the way communication bursts hurt a GEMM's read phases. With a memory that takes
-      addresses (``supports_ranges``, a banked DRAM) each step reads its slice of every
-      panel the wave fetches (``Wave.panel_reads``) at the panel's place in A or B. When the compute
+      addresses (``supports_ranges``, a banked DRAM) each step reads the K block of every
+      panel the wave fetches (``Wave.panel_reads``) at its place in A or B, both stored
+      packed in K blocks of one step (as GEMM libraries pack operands) [A]. When the compute
       ends, every tile stores its own output through ``store(tile, nbytes)`` (default: a
       plain write of origin ``origin``), and ``on_tile(tile, t)`` fires when *that* tile's
       store completes, so tiles of one wave complete one by one as memory (or a link) takes
@@ -248,15 +249,32 @@ class GPU:
             return self.env.event().succeed()
         return self.hbm.read(nbytes, origin)
 
-    def _load_step(self, wave: Wave, j: int, k_steps: int, origin: str, ranged: bool) -> simpy.Event:
-        """Step ``j``'s read: ``1 / k_steps`` of the wave's reads (of every panel it fetches,
-        at the panel's address, when the memory takes addresses)."""
+    def _load_step(self, wave: Wave, j: int, k_steps: int, origin: str, runs) -> simpy.Event:
+        """Step ``j``'s read: ``1 / k_steps`` of the wave's reads; with ``runs`` (a memory
+        that takes addresses, see :meth:`_step_runs`), at the addresses of the step's K
+        block."""
         nbytes = wave.read_bytes / k_steps
-        if not ranged or not wave.panel_reads or nbytes <= 0:
+        if not runs or nbytes <= 0:
             return self._load(nbytes, origin)
-        ranges = [(f"{origin}.{m}", off + j * sz / k_steps, sz / k_steps)
-                  for m, off, sz in wave.panel_reads]  # fmt: skip
-        return self.hbm.read(nbytes, origin, ranges=ranges)
+        return self.hbm.read(nbytes, origin,
+                             ranges=[(reg, j * blk + lo, n) for reg, blk, lo, n in runs])  # fmt: skip
+
+    @staticmethod
+    def _step_runs(wave: Wave, k_steps: int, origin: str, shape) -> list:
+        """The contiguous runs one K step of ``wave`` reads, as ``(region, block bytes,
+        offset in the block, bytes)``: A and B stored packed in K blocks of one step (block
+        ``j`` holds the step's K slice of all rows, rows in order), so the step's slices of
+        adjacent panels form one run."""
+        runs: list = []
+        for m, off, sz in sorted(wave.panel_reads):
+            rows = shape.m if m == "A" else shape.n
+            blk = rows * shape.k * shape.dtype_bytes / k_steps
+            lo, n = off / k_steps, sz / k_steps
+            if runs and runs[-1][0] == f"{origin}.{m}" and abs(runs[-1][2] + runs[-1][3] - lo) < 1e-6:
+                runs[-1][3] += n
+            else:
+                runs.append([f"{origin}.{m}", blk, lo, n])
+        return [tuple(r) for r in runs]
 
     def _run_tiles(self, plan: GemmPlan, on_wave, on_tile, origin: str, k_steps: int, store,
                    tile_stores: bool = True, prefetch: int = 1):  # fmt: skip
@@ -272,13 +290,15 @@ class GPU:
                 yield env.timeout(wave.time_s(plan.bandwidth_Bps))
             else:
                 step_s = wave.compute_s / k_steps
-                ranged = getattr(self.hbm, "supports_ranges", False)
-                loads = deque(self._load_step(wave, j, k_steps, origin, ranged)
+                runs = None
+                if getattr(self.hbm, "supports_ranges", False) and wave.panel_reads:
+                    runs = self._step_runs(wave, k_steps, origin, plan.shape)
+                loads = deque(self._load_step(wave, j, k_steps, origin, runs)
                               for j in range(min(prefetch, k_steps)))  # fmt: skip
                 for j in range(k_steps):
                     yield loads.popleft()  # step j's operands are in
                     if j + prefetch < k_steps:
-                        loads.append(self._load_step(wave, j + prefetch, k_steps, origin, ranged))
+                        loads.append(self._load_step(wave, j + prefetch, k_steps, origin, runs))
                     yield env.timeout(step_s)
             t_compute = env.now
             if stores_done is not None and not stores_done.processed:

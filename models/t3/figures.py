@@ -18,13 +18,15 @@ from sim.stats import ok_rows
 
 from .grid import geomean, per_case, short
 
-ORDER = ["ideal_overlap", "ideal_rs_nmc", "t3", "t3_mca", "cu_split_8", "cu_split_16"]
+ORDER = ["ideal_overlap", "ideal_rs_nmc", "t3", "t3_mca", "ideal_ar_overlap", "cu_split_8",
+         "cu_split_16"]
 NAMES = {
     "sequential": "Sequential",
     "ideal_overlap": "Ideal-GEMM-RS-Overlap",
     "ideal_rs_nmc": "Ideal-RS+NMC",
     "t3": "T3",
     "t3_mca": "T3-MCA",
+    "ideal_ar_overlap": "Ideal GEMM-AR overlap",
 }
 CAT_COLORS = {
     "gemm_read": "#1f77b4", "gemm_write": "#aec7e8", "rs_read": "#d62728",
@@ -34,7 +36,7 @@ CAT_COLORS = {
 
 def _name(cfg: str) -> str:
     if cfg.startswith("cu_split_"):
-        return f"{cfg.split('_')[-1]} CUs to RS"
+        return f"{cfg.split('_')[-1]} CUs to AR"
     return NAMES.get(cfg, cfg)
 
 
@@ -138,8 +140,9 @@ def runtime_breakdown(bd: pd.DataFrame, path: Path) -> Path | None:
 
 
 def cu_split(pc: pd.DataFrame, path: Path) -> Path | None:
-    """Fig. 6: geomean speedup of ideal overlap and of giving k CUs to the collective."""
-    cfgs = [c for c in _configs(pc["config"]) if c.startswith("cu_split") or c == "ideal_overlap"]
+    """Fig. 6: geomean potential speedup of overlapping the whole all-reduce with the GEMM,
+    ideally and with k CUs given to the collective."""
+    cfgs = [c for c in _configs(pc["config"]) if c.startswith("cu_split") or c == "ideal_ar_overlap"]
     if pc.empty or not any(c.startswith("cu_split") for c in cfgs):
         return None
     vals = [geomean(pc.loc[pc["config"] == c, "speedup"]) for c in cfgs]
@@ -148,8 +151,8 @@ def cu_split(pc: pd.DataFrame, path: Path) -> Path | None:
     for i, v in enumerate(vals):
         ax.text(i, v + 0.01, f"{v:.2f}x", ha="center", fontsize=8)
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_ylabel("geomean speedup over Sequential")
-    ax.set_title("Overlap with a CU split (GEMM on the other CUs)")
+    ax.set_ylabel("geomean potential speedup over Sequential")
+    ax.set_title("GEMM and all-reduce overlapped: ideal vs a CU split")
     ax.set_ylim(0.9, max(vals) + 0.1)
     return save_figure(fig, path)
 
@@ -229,44 +232,53 @@ def e2e_sensitivity(model, path: Path, fractions=(0.2, 0.3, 0.4, 0.5, 0.6)) -> P
 # -- sweeps ------------------------------------------------------------------------------
 
 
-def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Geomean speedups against each swept parameter (one swept: a line per configuration;
-    two swept: T3-MCA against the first, a line per value of the second)."""
-    ok = ok_rows(table)
-    swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1
-             and pd.api.types.is_numeric_dtype(ok[c])]  # fmt: skip
-    metrics = [c for c in ok.columns if c.startswith("speedup.") and c.endswith(".geomean")]
-    if ok.empty or not swept or not metrics:
-        return []
-    paths = []
-    x = swept[0]
-    fig, ax = new_figure()
-    if len(swept) == 1:
-        g = ok.groupby(x)[metrics].mean()
-        for m in metrics:
-            ax.plot(g.index, g[m], "o-", label=_name(m.split(".")[1]))
-    else:
-        hue = swept[1]
-        for m in [m for m in ("speedup.t3_mca.geomean",) if m in ok]:
-            for v, grp in ok.groupby(hue):
-                g = grp.groupby(x)[m].mean()
-                ax.plot(g.index, g, "o-", label=f"{_name('t3_mca')}, {hue.split('.', 1)[1]} = {v:g}")
-        for m in ("speedup.t3.geomean", "speedup.ideal_overlap.geomean"):
-            if m in ok:
-                ax.axhline(ok[m].mean(), ls="--", lw=1, color="k" if "ideal" in m else "grey",
-                           label=_name(m.split(".")[1]))  # fmt: skip
-    if x in ("params.tokens", "params.mca_threshold_max_bursts", "params.rs_slice_bytes"):
+LOG2_X = ("params.tokens", "params.mca_threshold_max_bursts", "params.mca_threshold_max_entries",
+          "params.rs_slice_bytes", "params.k_tile", "params.dma_reads_in_flight")
+CONFIG_COLORS = {
+    "ideal_overlap": "k", "ideal_rs_nmc": "#8c564b", "t3": "#1f77b4", "t3_mca": "#d62728",
+    "ideal_ar_overlap": "#555555", "cu_split_8": "#ff7f0e", "cu_split_16": "#2ca02c",
+}  # fmt: skip
+STYLES = ["-", "--", ":", "-."]
+
+
+def _x_axis(ax, x: str, values) -> None:
+    if x in LOG2_X:
         ax.set_xscale("log", base=2)
     elif x == "params.l2_bytes":
         ax.set_xscale("symlog", linthresh=2**20)
     ax.set_xlabel(x.split(".", 1)[1])
+
+
+def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Geomean speedups against the swept parameters: each configuration's geomean against
+    the first numeric swept parameter (a colour per configuration); a second swept
+    parameter (numeric or not, e.g. ``dram_model``) gives one line style per value."""
+    ok = ok_rows(table)
+    swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1]
+    numeric = [c for c in swept if pd.api.types.is_numeric_dtype(ok[c])]
+    metrics = [c for c in ok.columns if c.startswith("speedup.") and c.endswith(".geomean")]
+    if ok.empty or not numeric or not metrics:
+        return []
+    paths = []
+    x = numeric[0]
+    hue = next((c for c in swept if c != x), None)
+    groups = list(ok.groupby(hue, sort=False)) if hue else [(None, ok)]
+    fig, ax = new_figure()
+    for m in metrics:
+        cfg = m.split(".")[1]
+        for i, (v, grp) in enumerate(groups):
+            g = grp.groupby(x)[m].mean()
+            label = _name(cfg) + (f", {hue.split('.', 1)[1]} = {v}" if hue else "")
+            ax.plot(g.index, g, "o" + STYLES[i % len(STYLES)], color=CONFIG_COLORS.get(cfg),
+                    label=label, ms=4)  # fmt: skip
+    _x_axis(ax, x, ok[x])
     ax.set_ylabel("geomean sub-layer speedup over Sequential")
     lo, hi = ax.get_ylim()
     if hi - lo < 0.1:  # a flat result: show it flat, not magnified
         mid = (hi + lo) / 2
         ax.set_ylim(mid - 0.1, mid + 0.1)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, ncol=2 if hue else 1)
     paths.append(save_figure(fig, Path(out_dir) / f"sensitivity_{x.split('.', 1)[1]}.png"))
     data = [c for c in ok.columns if c.startswith(("gemm_reads_ratio.", "dram_reduction."))
             and c.endswith(".geomean") and ".t3" in c]  # fmt: skip
@@ -276,10 +288,7 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         for m in data:
             kind, cfg = m.split(".")[0], m.split(".")[1]
             ax.plot(g.index, g[m], "o-", label=f"{kind.replace('_', ' ')}: {_name(cfg)}")
-        if x in ("params.tokens", "params.l2_bytes"):
-            ax.set_xscale("symlog" if x == "params.l2_bytes" else "log",
-                          **({"linthresh": 2**20} if x == "params.l2_bytes" else {"base": 2}))
-        ax.set_xlabel(x.split(".", 1)[1])
+        _x_axis(ax, x, ok[x])
         ax.set_ylabel("GEMM reads Sequential/config; DRAM reduction")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)

@@ -91,6 +91,7 @@ class FusedGemmRS:
         stages: list[list[Tile]],
         *,
         k_steps: int,
+        prefetch: int = 1,
         dma_reads_in_flight: int,
         tracker_entries: int,
         mca: OccupancyThreshold | None = None,
@@ -101,7 +102,7 @@ class FusedGemmRS:
             raise ValueError("a fused reduce-scatter needs at least 2 ranks")
         self.env, self.gpu, self.mem, self.link = env, gpu, mem, link
         self.comm_scale = comm_scale  # scales communication's memory time (0: free)
-        self.plan, self.stages, self.k_steps = plan, stages, k_steps
+        self.plan, self.stages, self.k_steps, self.prefetch = plan, stages, k_steps, prefetch
         self.p = len(stages)
         self.b = plan.shape.dtype_bytes
         self.dma_limit = dma_reads_in_flight
@@ -136,7 +137,8 @@ class FusedGemmRS:
         for tiles in self.stages[1:]:
             for t in tiles:
                 self.tracker.program(t.index, UPSTREAM_COUNT)
-        gemm = self.gpu.run_plan(self.plan, k_steps=self.k_steps, store=self._store)
+        gemm = self.gpu.run_plan(self.plan, k_steps=self.k_steps, prefetch=self.prefetch,
+                                 store=self._store)
         yield gemm
         gemm_end = env.now
         if not self.rs_done.triggered:

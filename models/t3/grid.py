@@ -260,12 +260,19 @@ def summarize_grid(rows: pd.DataFrame, e2e: pd.DataFrame) -> dict[str, float]:
         for tp, g in rs.groupby("tp"):
             piv = g.pivot_table(index="case", columns="config", values="rs_s")
             out[f"rs_speedup.ideal_rs_nmc.tp{tp}.geomean"] = geomean(piv["sequential"] / piv["ideal_rs_nmc"])
-    if "ideal_overlap" in configs:
-        ideal = pc[pc["config"] == "ideal_overlap"].set_index("case")["speedup"]
-        for cfg in configs:
-            if cfg.startswith("cu_split"):
-                s = pc[pc["config"] == cfg].set_index("case")["speedup"]
-                out[f"{cfg}.of_ideal.geomean"] = geomean(s / ideal.loc[s.index])
+    # the CU-split study (Sec. 3.2, Fig. 6): potential against the ideal whole-AR overlap,
+    # and how much the all-reduce and the GEMM slow down on their share of the CUs
+    splits = [c for c in configs if c.startswith("cu_split")]
+    seq = pc[pc["config"] == "sequential"].set_index("case")
+    if "ideal_ar_overlap" in configs:
+        ideal = pc[pc["config"] == "ideal_ar_overlap"].set_index("case")
+        for cfg in splits:
+            s = pc[pc["config"] == cfg].set_index("case")
+            out[f"{cfg}.of_ideal.geomean"] = geomean(s["speedup"] / ideal.loc[s.index, "speedup"])
+            out[f"ar_slowdown.{cfg}.geomean"] = geomean(s["ar_s"] / ideal.loc[s.index, "ar_s"])
+    for cfg in splits:
+        s = pc[pc["config"] == cfg].set_index("case")
+        out[f"gemm_slowdown.{cfg}.geomean"] = geomean(s["gemm_s"] / seq.loc[s.index, "gemm_s"])
     if not e2e.empty:
         for (phase, cfg), g in e2e.groupby(["phase", "config"], sort=False):
             if cfg == "sequential":

@@ -29,7 +29,8 @@ from .grid import Case, GridRun, breakdown, config_labels, end_to_end, summarize
 from .params import SystemParams, known_transformer
 from .system import CONFIGURATIONS, SubLayerRun
 
-Configuration = Literal["sequential", "t3", "t3_mca", "ideal_overlap", "ideal_rs_nmc", "cu_split"]
+Configuration = Literal["sequential", "t3", "t3_mca", "ideal_overlap", "ideal_rs_nmc", "cu_split",
+                        "ideal_ar_overlap"]
 Sublayer = Literal["op", "fc2", "fc1", "ip"]
 MAX_RUNS = 4000  # sub-layer simulations in one grid
 
@@ -114,7 +115,7 @@ class Grid(Model):
         transformers: list[str] = Field(["mega-gpt2-8.3b", "t-nlg-17b"], min_length=1, max_length=16)
         tps: list[int] = Field([8, 16], min_length=1, max_length=8)
         sublayers: list[Sublayer] = Field(list(SUBLAYERS), min_length=1, max_length=4)
-        configurations: list[Configuration] = Field(list(CONFIGURATIONS), min_length=1, max_length=6)
+        configurations: list[Configuration] = Field(list(CONFIGURATIONS), min_length=1, max_length=7)
         cu_split_cus: list[int] = Field([8, 16], min_length=1, max_length=8,
                                         description="k for each cu_split configuration")
         timeline: list[str] = Field([], max_length=8,

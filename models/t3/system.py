@@ -26,11 +26,15 @@ What it models
     ``ideal_rs_nmc``
         ``sequential`` with the RS reducing near memory (arrivals are updates; no reduction
         reads).
+    ``ideal_ar_overlap``
+        The potential of overlapping the *whole* all-reduce with the GEMM (T3 Sec. 3.2,
+        Fig. 6, "ideal"): the GEMM on all CUs and the all-reduce (RS then AG) started
+        together on separate memories with all CUs each: ``max(GEMM, RS + AG)``.
     ``cu_split``
-        A collective kernel on ``k`` CUs beside the GEMM on the other CUs: the GEMM runs in
-        the staggered order and the kernel reduces each chunk as soon as the GEMM has
-        stored it (a fine-grained software overlap), its traffic limited to ``k`` CUs'
-        worth of memory streams; then AG on all CUs.
+        The same overlap with the CUs split (Fig. 6): the GEMM on ``80 - k`` CUs and the
+        all-reduce as a collective kernel on ``k`` CUs, whose memory traffic is limited to
+        ``k`` CUs' worth of streams and whose adds run on ``k`` CUs; separate memories, no
+        dependence (the study isolates CU contention): ``max(GEMM(80 - k), AR(k))``.
 
     With ``tp = 1`` there is nothing to reduce: every configuration is the GEMM alone.
 
@@ -51,12 +55,14 @@ Units: bytes, seconds, bytes/s.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simpy
 from sim_models.hw.arbiter import FCFS, OccupancyThreshold
+from sim_models.hw.dram import hbm2
 from sim_models.hw.gemm import GemmShape, plan_gemm, tile_grid, tile_order
 from sim_models.hw.gpu import GPU
 from sim_models.hw.memory import ComputeEnhancedMemory, hbm_spec
@@ -72,7 +78,8 @@ from sim.scope import Scope, scope_of
 
 from .fused import FusedGemmRS
 
-CONFIGURATIONS = ("sequential", "t3", "t3_mca", "ideal_overlap", "ideal_rs_nmc", "cu_split")
+CONFIGURATIONS = ("sequential", "t3", "t3_mca", "ideal_overlap", "ideal_rs_nmc", "cu_split",
+                  "ideal_ar_overlap")
 #: DRAM-traffic categories (T3 Fig. 18)
 CATEGORIES = ("gemm_read", "gemm_write", "rs_read", "rs_write", "ag_read", "ag_write")
 
@@ -85,8 +92,14 @@ class Knobs:
     link: LinkSpec
     l2_bytes: float
     tile: int = 128
-    k_steps: int = 8
+    k_steps: int = 0  # read phases per wave; 0: one per k_tile elements of K
+    k_tile: int = 32
+    prefetch_steps: int = 1
     hbm_latency_s: float = 500e-9
+    dram_model: str = "banked"  # "banked" (sim_models.hw.dram) or "single" (bandwidth server)
+    dram_queue_entries: int = 64
+    dram_refresh: bool = False
+    nmc_bank_slots: float = 2.0
     burst_bytes: float = 64 * 1024
     window_bursts: int = 16
     nmc_extra_occupancy: float = 0.5
@@ -94,10 +107,25 @@ class Knobs:
     dma_reads_in_flight: int = 256
     tracker_entries: int = 256
     mca_threshold_max_bursts: int = 16
+    mca_threshold_max_entries: int = 32
     mca_starvation_limit_s: float = 2e-6
     comm_cost_scale: float = 1.0
     timeline_bin_s: float | None = None
     rs_slice_bytes: float = 2**20
+
+    @property
+    def banked(self) -> bool:
+        return self.dram_model == "banked"
+
+    @property
+    def mca_threshold_max(self) -> int:
+        """MCA threshold ceiling in the controller's queue units: entries (accesses) of a
+        banked DRAM's channel queue, or bursts of the bandwidth server."""
+        return self.mca_threshold_max_entries if self.banked else self.mca_threshold_max_bursts
+
+    def steps(self, k: int) -> int:
+        """K-loop read phases per wave for a GEMM of reduction size ``k``."""
+        return self.k_steps if self.k_steps > 0 else max(1, math.ceil(k / self.k_tile))
 
     @property
     def cu_stream_Bps(self) -> float:
@@ -195,6 +223,7 @@ class SubLayerRun:
         if config == "cu_split" and not 1 <= comm_cus < cus:
             raise ValueError(f"cu_split needs 1 <= k < {cus} CUs, got {comm_cus}")
         self.env, self.shape, self.tp, self.config, self.k = env, shape, tp, config, knobs
+        self.k_steps = knobs.steps(shape.k)
         self.comm_cus = comm_cus
         self.scope = scope_of(scope)
         self.bin_s = knobs.timeline_bin_s if record_timeline else None
@@ -206,6 +235,10 @@ class SubLayerRun:
     # -- parts ------------------------------------------------------------------------------
     def _memory(self, policy=None) -> ComputeEnhancedMemory:
         k = self.k
+        dram = None
+        if k.banked:
+            dram = hbm2(k.gpu.hbm_bandwidth_Bps, queue_entries=k.dram_queue_entries,
+                        nmc_bank_slots=k.nmc_bank_slots, refresh=k.dram_refresh)  # fmt: skip
         mem = ComputeEnhancedMemory(
             self.env,
             hbm_spec(k.gpu, latency_s=k.hbm_latency_s),
@@ -216,6 +249,7 @@ class SubLayerRun:
             compute_origins=("gemm",),
             bin_s=self.bin_s,
             scope=self.scope.child(f"hbm{len(self.mems)}"),
+            dram=dram,
         )
         self.mems.append(mem)
         return mem
@@ -276,14 +310,14 @@ class SubLayerRun:
             mem = self._memory()
             gpu = GPU(env, k.gpu, hbm=mem, scope=self.scope.child("gpu"))
             plan = self._plan(self.base_order(), cus, True)
-            yield gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False)
+            yield gpu.run_plan(plan, k_steps=self.k_steps, prefetch=k.prefetch_steps, tile_stores=False)
             gemm_end = rs_end = env.now
         elif cfg in ("sequential", "ideal_rs_nmc"):
             mem = self._memory()
             gpu = GPU(env, k.gpu, hbm=mem, scope=self.scope.child("gpu"))
             link = self._link()
             plan = self._plan(self.base_order(), cus, True)
-            yield gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False)
+            yield gpu.run_plan(plan, k_steps=self.k_steps, prefetch=k.prefetch_steps, tile_stores=False)
             gemm_end = env.now
             yield ring_reduce_scatter(env, self._port(mem), link, tp, S,
                                       nmc=cfg == "ideal_rs_nmc", cu_Bps=self._cu_Bps(cus),
@@ -294,7 +328,7 @@ class SubLayerRun:
             gpu = GPU(env, k.gpu, hbm=mem_g, scope=self.scope.child("gpu"))
             link = self._link()
             plan = self._plan(self.base_order(), cus, True)
-            g = gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False)
+            g = gpu.run_plan(plan, k_steps=self.k_steps, prefetch=k.prefetch_steps, tile_stores=False)
             r = ring_reduce_scatter(env, self._port(mem_c), link, tp, S, cu_Bps=self._cu_Bps(cus),
                                     add_flops=self._add_flops(cus), slices=slices)  # fmt: skip
             yield g
@@ -306,7 +340,7 @@ class SubLayerRun:
             policy = None
             if cfg == "t3_mca":
                 policy = OccupancyThreshold(OccupancyThreshold.Params(
-                    threshold_bursts=k.mca_threshold_max_bursts,
+                    threshold_bursts=k.mca_threshold_max,
                     starvation_limit_s=k.mca_starvation_limit_s))  # fmt: skip
             self.policy = policy
             mem = self._memory(policy)
@@ -317,9 +351,10 @@ class SubLayerRun:
             tiles = {t.index: t for t in tile_grid(self.shape, k.tile, k.tile)}
             stages = [[tiles[i] for i in st] for st in stage_idx]
             fused = FusedGemmRS(env, gpu, mem, link, plan, stages,
-                                k_steps=k.k_steps, dma_reads_in_flight=k.dma_reads_in_flight,
+                                k_steps=self.k_steps, prefetch=k.prefetch_steps,
+                                dma_reads_in_flight=k.dma_reads_in_flight,
                                 tracker_entries=k.tracker_entries, mca=policy,
-                                mca_threshold_max=k.mca_threshold_max_bursts,
+                                mca_threshold_max=k.mca_threshold_max,
                                 comm_scale=k.comm_cost_scale)  # fmt: skip
             fr = yield fused.start()
             gemm_end, rs_end = fr.gemm_end_s, fr.rs_end_s
@@ -333,37 +368,43 @@ class SubLayerRun:
             if policy is not None:
                 stats["mca_forced_bursts"] = policy.forced
             stats["max_comm_wait_s"] = mem.channel.max_comm_wait_s
-        else:  # cu_split
-            mem = self._memory()
-            gpu = GPU(env, k.gpu, hbm=mem, scope=self.scope.child("gpu"))
+        else:  # cu_split, ideal_ar_overlap: GEMM and the whole all-reduce side by side
+            split = cfg == "cu_split"
+            ar_cus = self.comm_cus if split else cus
+            mem_g, mem_c = self._memory(), self._memory()
+            gpu = GPU(env, k.gpu, hbm=mem_g, scope=self.scope.child("gpu"))
             link = self._link()
-            yield gpu.reserve_cus(self.comm_cus)
-            order, stage_idx = self.staggered()
-            stage_of = {i: s for s, st in enumerate(stage_idx, start=1) for i in st}
-            left = {s: len(st) for s, st in enumerate(stage_idx, start=1)}
-            ready = {s: env.event() for s in left}
+            if split:
+                yield gpu.reserve_cus(ar_cus)
+            plan = self._plan(self.base_order(), cus - ar_cus if split else cus, True)
+            g = gpu.run_plan(plan, k_steps=self.k_steps, prefetch=k.prefetch_steps, tile_stores=False)
+            marks: dict[str, float] = {}
 
-            def stored(tile, _t):
-                s = stage_of[tile.index]
-                left[s] -= 1
-                if left[s] == 0:
-                    ready[s].succeed()
+            def all_reduce():
+                t0_ar = env.now
+                yield ring_reduce_scatter(env, self._port(mem_c), link, tp, S,
+                                          cu_Bps=self._cu_Bps(ar_cus), add_flops=self._add_flops(ar_cus),
+                                          slices=slices)  # fmt: skip
+                marks["rs"] = env.now
+                yield ring_all_gather(env, self._port(mem_c), link, tp, S,
+                                      cu_Bps=self._cu_Bps(ar_cus), slices=slices)  # fmt: skip
+                marks["ar"] = env.now - t0_ar
 
-            plan = self._plan(order, cus - self.comm_cus, True)
-            g = gpu.run_plan(plan, k_steps=k.k_steps, tile_stores=False, on_tile=stored)
-            r = ring_reduce_scatter(env, self._port(mem), link, tp, S,
-                                    cu_Bps=self._cu_Bps(self.comm_cus),
-                                    add_flops=self._add_flops(self.comm_cus),
-                                    ready=lambda s: ready[s], slices=slices)  # fmt: skip
+            a = env.process(all_reduce())
             yield g
             gemm_end = env.now
-            yield r
-            rs_end = env.now
-            yield gpu.release_cus(self.comm_cus)
+            yield a
+            rs_end = marks["rs"]
+            stats["ar_s"] = marks["ar"]
+            if split:
+                yield gpu.release_cus(ar_cus)
+            mem = mem_c
         t_ag = env.now
-        if tp > 1:
+        if tp > 1 and cfg not in ("cu_split", "ideal_ar_overlap"):
             yield ring_all_gather(env, self._port(mem), self.links[0], tp, S,
                                   cu_Bps=self._cu_Bps(cus), slices=slices)  # fmt: skip
+        elif tp > 1:
+            t_ag = rs_end  # the AG ran inside the overlapped all-reduce
         end = env.now
         counters: dict[str, dict[str, float]] = {}
         for m in self.mems:

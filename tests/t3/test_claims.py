@@ -8,6 +8,7 @@ IDS = [
     "t3.datamove.reduction.geomean", "t3.datamove.reduction.max", "t3.rs_reads.ratio",
     "t3.gemm_reads.ratio", "t3.e2e.train.geomean", "t3.e2e.train.max", "t3.e2e.infer.geomean",
     "t3.e2e.infer.max", "t3.large.speedup.geomean.t3_mca", "t3.large.speedup.max.t3_mca",
+    "t3.speedup.geomean.ideal_ar_overlap",
 ]  # fmt: skip
 
 

@@ -62,14 +62,15 @@ def test_sublayer_model_with_timeline(tmp_path):
 def test_grid_shares_identical_gemms_and_reports_claim_metrics():
     m = run_grid(Grid.Params(transformers=["mega-gpt2-8.3b"], tps=[8], tokens=1024,
                              configurations=["sequential", "ideal_overlap", "ideal_rs_nmc", "t3",
-                                             "t3_mca", "cu_split"]))  # fmt: skip
+                                             "t3_mca", "ideal_ar_overlap", "cu_split"]))  # fmt: skip
     rows = m.rows()
-    assert len(rows) == 4 * 7
-    assert m.grid.simulations == 3 * 7  # FC-1 dgrad and FC-2 share one GEMM shape
+    assert len(rows) == 4 * 8
+    assert m.grid.simulations == 3 * 8  # FC-1 dgrad and FC-2 share one GEMM shape
     s = m.summary()
     for key in ("speedup.t3_mca.geomean", "speedup.ideal_overlap.max", "dram_reduction.t3_mca.geomean",
                 "rs_reads_ratio.t3_mca.geomean", "gemm_reads_ratio.t3_mca.geomean",
-                "e2e.train.t3_mca.geomean", "e2e.infer.t3_mca.max", "cu_split_8.of_ideal.geomean"):  # fmt: skip
+                "e2e.train.t3_mca.geomean", "e2e.infer.t3_mca.max", "cu_split_8.of_ideal.geomean",
+                "ar_slowdown.cu_split_8.geomean", "gemm_slowdown.cu_split_16.geomean"):  # fmt: skip
         assert key in s, key
     # published shape: NMC alone gains little; RS reads (2p-1)/(p-2) = 2.5x fewer at TP 8
     assert 1.0 < s["speedup.ideal_rs_nmc.geomean"] < 1.05

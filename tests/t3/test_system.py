@@ -3,6 +3,7 @@
 import pytest
 import simpy
 from sim_models.hw.catalog import gpu, link
+from sim_models.hw.dram import hbm2
 from sim_models.hw.ring_memory import ring_rs_dram_bytes, ring_rs_time_s
 from sim_models.t3 import fused
 from sim_models.t3.system import CONFIGURATIONS
@@ -78,13 +79,20 @@ def test_nmc_removes_the_rs_reduction_reads(run_sublayer):
     assert nmc.time_s < seq.time_s
 
 
+@pytest.mark.parametrize("dram", ["single", "banked"])
 @pytest.mark.parametrize("limit", [0.5e-6, 2e-6])
-def test_mca_never_holds_communication_beyond_its_starvation_bound(run_sublayer, limit):
+def test_mca_never_holds_communication_beyond_its_starvation_bound(run_sublayer, limit, dram):
     res, run = run_sublayer("t3_mca", sublayer="fc2", tp=8, mca_starvation_limit_s=limit,
-                            mca_threshold_max_bursts=4, l2_bytes=0)  # fmt: skip
-    burst_s = 64 * 1024 * 1.5 / G.hbm_bandwidth_Bps  # longest burst: an NMC update
+                            mca_threshold_max_bursts=4, mca_threshold_max_entries=4, l2_bytes=0,
+                            dram_model=dram)  # fmt: skip
+    if dram == "single":
+        service = 64 * 1024 * 1.5 / G.hbm_bandwidth_Bps  # longest burst: an NMC update
+    else:  # room for the starved request: the queue drains and one row segment opens
+        cfg = hbm2(G.hbm_bandwidth_Bps)
+        t = cfg.timing
+        service = (cfg.queue_bytes + cfg.geometry.row_bytes) / cfg.channel_Bps + t.tRP + t.tRCD + t.tCL
     assert res.stats["mca_forced_bursts"] > 0  # the bound was exercised
-    assert 0 < res.stats["max_comm_wait_s"] <= limit + burst_s + 1e-12
+    assert 0 < res.stats["max_comm_wait_s"] <= limit + service + 1e-12
     assert 1 <= res.stats["mca_threshold_bursts"] <= 4
     assert run.policy.threshold_bursts == res.stats["mca_threshold_bursts"]
 
@@ -110,22 +118,30 @@ def test_one_gpu_communicates_nothing(run_sublayer, config):
 
 @pytest.mark.parametrize("p", [2, 8, 16])
 def test_sequential_rs_is_ring_closed_form_plus_its_dram_time(run_sublayer, p):
-    res, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=0.0)
+    """With the bandwidth server the store-and-forward ring RS takes exactly the ring's
+    alpha-beta time plus the DRAM time of its bytes; with the banked DRAM each memory phase
+    adds at most opening rows (tRP + tRCD + tCL) and bus turnarounds for its streams."""
     S = 1024 * 3072 * 2
-    rs = res.rs_end_s - res.gemm_s
-    cus = G.compute_units
-    expect = ring_rs_time_s(p, S, RING, G.hbm_bandwidth_Bps, cu_Bps=cus * 2 * 1e12 / cus,
-                            add_flops=G.peak("fp32"))  # fmt: skip
-    assert rs == pytest.approx(expect, rel=1e-9)
     c = S / p
     ring = (p - 1) * (RING.latency_s + c / RING.bandwidth_Bps)
     dram = sum(ring_rs_dram_bytes(p, S)) / G.hbm_bandwidth_Bps
-    assert rs == pytest.approx(ring + dram, rel=1e-9)
+    expect = ring_rs_time_s(p, S, RING, G.hbm_bandwidth_Bps, cu_Bps=2e12, add_flops=G.peak("fp32"))
+    assert expect == pytest.approx(ring + dram, rel=1e-9)
+    res, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=0.0,
+                          dram_model="single")  # fmt: skip
+    assert res.rs_end_s - res.gemm_s == pytest.approx(expect, rel=1e-9)
     # with the HBM's latency: the closed form counts one latency per memory phase
-    res2, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=500e-9)
-    rs2 = res2.rs_end_s - res2.gemm_s
-    assert rs2 == pytest.approx(ring_rs_time_s(p, S, RING, G.hbm_bandwidth_Bps, mem_latency_s=500e-9,
-                                               cu_Bps=2e12, add_flops=G.peak("fp32")), rel=1e-9)  # fmt: skip
+    res2, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=500e-9,
+                           dram_model="single")  # fmt: skip
+    assert res2.rs_end_s - res2.gemm_s == pytest.approx(
+        ring_rs_time_s(p, S, RING, G.hbm_bandwidth_Bps, mem_latency_s=500e-9, cu_Bps=2e12,
+                       add_flops=G.peak("fp32")), rel=1e-9)  # fmt: skip
+    res3, _ = run_sublayer("sequential", tp=p, rs_slice_bytes=2**34, hbm_latency_s=0.0,
+                           dram_model="banked")  # fmt: skip
+    t = hbm2(G.hbm_bandwidth_Bps).timing
+    phases = 1 + (p - 1) + (p - 2) + 1  # first read, arrivals, reduce-and-send, final
+    per_phase = 2 * (t.tRP + t.tRCD + t.tCL + t.tWTR)  # two streams of a phase meet in a bank
+    assert expect < res3.rs_end_s - res3.gemm_s <= expect + phases * per_phase
 
 
 def test_ideal_overlap_is_max_of_gemm_and_rs_plus_ag(run_sublayer):
@@ -136,12 +152,26 @@ def test_ideal_overlap_is_max_of_gemm_and_rs_plus_ag(run_sublayer):
     assert ideal.time_s == pytest.approx(max(seq.gemm_s, rs) + seq.ag_s, rel=1e-9)
 
 
-def test_cu_split_runs_gemm_on_the_remaining_cus(run_sublayer):
+def test_cu_split_overlaps_the_whole_all_reduce_on_k_cus(run_sublayer):
+    """Fig. 6: the GEMM on 80 - k CUs and RS + AG on k CUs, side by side: the sub-layer takes
+    the longer of the two; the ideal gives both all CUs."""
     seq, _ = run_sublayer("sequential", sublayer="fc2", tokens=2048)
-    for k in (8, 16):
+    ideal, _ = run_sublayer("ideal_ar_overlap", sublayer="fc2", tokens=2048)
+    ar_seq = seq.time_s - seq.gemm_s  # RS + AG after the GEMM
+    assert ideal.gemm_s == pytest.approx(seq.gemm_s, rel=1e-9)
+    # (the AR after the sequential GEMM finds that GEMM's rows open: a few ns apart)
+    assert ideal.stats["ar_s"] == pytest.approx(ar_seq, rel=1e-3)
+    assert ideal.time_s == pytest.approx(max(seq.gemm_s, ideal.stats["ar_s"]), rel=1e-9)
+    prev = None
+    for k in (8, 16, 40):
         res, run = run_sublayer("cu_split", sublayer="fc2", tokens=2048, comm_cus=k)
         assert res.gemm_s > seq.gemm_s  # fewer CUs for the GEMM
-        assert res.rs_end_s >= res.gemm_s
+        assert res.stats["ar_s"] >= ideal.stats["ar_s"] * (1 - 1e-9)  # fewer CUs for the AR
+        assert res.time_s == pytest.approx(max(res.gemm_s, res.stats["ar_s"]), rel=1e-9)
+        if prev is not None:  # more CUs for the AR: it is no slower, the GEMM no faster
+            assert res.stats["ar_s"] <= prev.stats["ar_s"] * (1 + 1e-9)
+            assert res.gemm_s >= prev.gemm_s * (1 - 1e-3)  # (equal waves: DRAM timing differs)
+        prev = res
     with pytest.raises(ValueError):
         run_sublayer("cu_split", comm_cus=80)
 
