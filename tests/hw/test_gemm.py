@@ -111,3 +111,18 @@ def test_cached_outputs_evict_input_panels():
     # wave 0 leaves A0 B0 B1 C0 C1 -> A0 evicted, so wave 1 reads it again
     assert [w.read_bytes for w in cached.waves] == [3 * panel, 3 * panel]
     assert cached.write_bytes == bypass.write_bytes == 4 * panel
+
+
+def test_panel_reads_place_every_read_panel():
+    shape = GemmShape(1024, 1536, 512)  # 8 x 12 tiles, 2 waves of 80 on T3's GPU
+    for l2 in (0.0, 16 * 2**20, 2 * 2**20):
+        plan = plan_gemm(shape, T3, l2_bytes=l2)
+        for w in plan.waves:
+            assert sum(sz for _, _, sz in w.panel_reads) == pytest.approx(w.read_bytes)
+            for m, off, sz in w.panel_reads:
+                assert m in ("A", "B") and sz == 128 * 512 * 2
+                rows = shape.m if m == "A" else shape.n
+                assert 0 <= off <= (rows - 128) * 512 * 2 and off % (128 * 512 * 2) == 0
+    cached = plan_gemm(shape, T3, l2_bytes=16 * 2**20)
+    keys = [(m, off) for w in cached.waves for m, off, _ in w.panel_reads]
+    assert len(keys) == len(set(keys)) == 8 + 12  # every panel read once, with its place

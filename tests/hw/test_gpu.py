@@ -134,3 +134,48 @@ def test_tile_mode_wave_stores_complete_tiles_together():
     assert len(done) == 64 and len(set(done)) == 1  # one write, all tiles at once
     assert hbm.stats["gemm"].write_bytes == 1024 * 1024 * 2
     assert done[0] == pytest.approx(proc.value.end_s)
+
+
+@pytest.mark.parametrize("prefetch", [1, 2, 4])
+def test_k_loop_prefetch_depth_against_memory_latency(prefetch):
+    """One wave, K loop of n steps, memory latency L per read (idle memory, transfer r):
+    with d reads in flight step j + d's read is issued when step j starts, so a step
+    period is max(s, (L + r) / d) (a read covers d steps of compute) once the loop runs."""
+    env = simpy.Environment()
+    lat = 12e-6
+    hbm = HBMArbiter(env, T3.hbm_bandwidth_Bps, latency_s=lat)
+    g = GPU(env, T3, hbm=hbm)
+    shape = GemmShape(1024, 1024, 4096)  # 64 tiles, one wave
+    plan = plan_gemm(shape, T3)
+    n = 16
+    proc = g.run_plan(plan, k_steps=n, prefetch=prefetch, tile_stores=False)
+    env.run(proc)
+    w = plan.waves[0]
+    s, r = w.compute_s / n, w.read_bytes / n / T3.hbm_bandwidth_Bps
+    assert lat + r > s  # latency-bound with one read in flight
+    store = w.write_bytes / T3.hbm_bandwidth_Bps + lat  # the stores, also one latency
+    if prefetch == 1:
+        expect = (lat + r) + (n - 1) * (lat + r) + s + store
+        assert proc.value.time_s == pytest.approx(expect, rel=1e-6)
+    else:  # more reads in flight: faster, but never faster than compute
+        one = (lat + r) * n + s + store
+        assert w.compute_s < proc.value.time_s < one
+        period = max(s, (lat + r) / prefetch)
+        assert proc.value.time_s == pytest.approx(lat + r + (n - 1) * period + s + store, rel=0.05)
+
+
+def test_gemm_through_banked_dram_reads_its_panels_by_address():
+    from sim_models.hw.dram import BankedHBM, hbm2
+
+    env = simpy.Environment()
+    hbm = BankedHBM(env, hbm2(T3.hbm_bandwidth_Bps))
+    g = GPU(env, T3, hbm=hbm)
+    shape = GemmShape(2048, 4096, 512)
+    proc = g.gemm(shape, k_steps=16)
+    env.run(proc)
+    plan = plan_gemm(shape, T3)
+    assert hbm.stats["gemm"].read_bytes == pytest.approx(plan.read_bytes)
+    assert hbm.stats["gemm"].write_bytes == pytest.approx(plan.write_bytes)
+    assert {"gemm.A", "gemm.B"} <= set(hbm._regions)  # panels read at their addresses
+    assert hbm.row_hit_rate() > 0.9  # a step's slices of adjacent panels are one range
+    assert proc.value.time_s >= plan.time_s

@@ -197,3 +197,33 @@ def test_unknown_configuration():
     with pytest.raises(ValueError, match="cannot be cut"):
         run = SubLayerRun(simpy.Environment(), GemmShape(128, 128, 64), 4, "t3", k)
         run.staggered()
+
+
+def test_banked_dram_lets_mca_recover_contention_of_a_memory_bound_gemm(run_sublayer):
+    """No L2 for the GEMM (every tile reads its panels): the fused RS's traffic delays the
+    GEMM's K-step reads under FCFS, so T3 falls behind the contention-free ideal; MCA
+    admits communication only while few GEMM requests wait and wins part of it back. The
+    bandwidth server cannot show it: its bursts are served in 65 ns slots whatever the order."""
+    kw = dict(sublayer="fc2", tp=8, tokens=1024, l2_bytes=0)
+    ideal, _ = run_sublayer("ideal_overlap", **kw)
+    t3, _ = run_sublayer("t3", **kw)
+    mca, _ = run_sublayer("t3_mca", **kw)
+    assert ideal.time_s < mca.time_s < t3.time_s
+    assert (t3.time_s - mca.time_s) > 0.2 * (t3.time_s - ideal.time_s)
+    assert mca.gemm_s < t3.gemm_s
+    s3, _ = run_sublayer("t3", dram_model="single", **kw)
+    smca, _ = run_sublayer("t3_mca", dram_model="single", **kw)
+    assert smca.time_s == pytest.approx(s3.time_s, rel=1e-3)
+
+
+@pytest.mark.parametrize("dram", ["single", "banked"])
+def test_gemm_k_loop_is_latency_sensitive_beyond_its_prefetch(run_sublayer, dram):
+    """A K loop of k_tile-element steps with one read in flight hides a DRAM latency shorter
+    than a step's compute and exposes a longer one; two reads in flight hide it again."""
+    kw = dict(config="sequential", sublayer="fc2", tp=8, tokens=1024, dram_model=dram)
+    step_s = 2 * 128 * 128 * 32 / (G.peak("fp16") / G.compute_units)  # 0.73 us per K step
+    short, _ = run_sublayer(hbm_latency_s=0.2 * step_s, **kw)
+    long, _ = run_sublayer(hbm_latency_s=2 * step_s, **kw)
+    long2, _ = run_sublayer(hbm_latency_s=2 * step_s, prefetch_steps=3, **kw)
+    assert long.gemm_s > 1.5 * short.gemm_s  # each step waits for its read
+    assert long2.gemm_s < 1.1 * short.gemm_s  # three reads in flight cover 2 steps of latency
