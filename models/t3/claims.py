@@ -189,7 +189,7 @@ PAPER = register_paper(
         "movement, Fig. 18), 6.3 (end to end), 6.4 (TP-32 models); assumptions and their "
         "sensitivities in models/t3/NOTES.md and the sweep experiments below",
         experiments=["sublayers", "large", "timeline", "tokens", "mca", "contention",
-                     "collective_slices", "cu_split", "nmc_cost"],
+                     "dram_model", "gemm_pipeline", "collective_slices", "cu_split", "nmc_cost"],
         claims=CLAIMS,
     )
 )

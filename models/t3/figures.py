@@ -257,8 +257,10 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     swept = [c for c in ok.columns if c.startswith("params.") and ok[c].nunique() > 1]
     numeric = [c for c in swept if pd.api.types.is_numeric_dtype(ok[c])]
     metrics = [c for c in ok.columns if c.startswith("speedup.") and c.endswith(".geomean")]
-    if ok.empty or not numeric or not metrics:
+    if ok.empty or not swept or not metrics:
         return []
+    if not numeric:
+        return [_categorical_sweep(ok, swept[0], metrics, Path(out_dir))]
     paths = []
     x = numeric[0]
     hue = next((c for c in swept if c != x), None)
@@ -294,3 +296,27 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.legend(fontsize=7)
         paths.append(save_figure(fig, Path(out_dir) / f"data_movement_{x.split('.', 1)[1]}.png"))
     return paths
+
+
+def _categorical_sweep(ok: pd.DataFrame, x: str, metrics: list[str], out_dir: Path) -> Path:
+    """Geomean speedups per value of a non-numeric swept parameter (e.g. ``dram_model``)."""
+    g = ok.groupby(x, sort=False)[metrics].mean()
+    cfgs = [m.split(".")[1] for m in metrics]
+    fig, ax = new_figure(max(5.0, 1.2 * len(g) * len(cfgs) / 3 + 2), 3.8)
+    w = 0.8 / len(metrics)
+    pos = np.arange(len(g))
+    for i, (m, cfg) in enumerate(zip(metrics, cfgs, strict=True)):
+        vals = g[m].to_numpy()
+        ax.bar(pos + (i - (len(metrics) - 1) / 2) * w, vals, w, label=_name(cfg),
+               color=CONFIG_COLORS.get(cfg))  # fmt: skip
+        for p_, v in zip(pos, vals, strict=True):
+            ax.text(p_ + (i - (len(metrics) - 1) / 2) * w, v + 0.005, f"{v:.3f}", ha="center",
+                    fontsize=6, rotation=90)  # fmt: skip
+    ax.set_xticks(pos, [str(v) for v in g.index])
+    ax.set_xlabel(x.split(".", 1)[1])
+    ax.set_ylabel("geomean sub-layer speedup over Sequential")
+    ax.set_ylim(0.95, float(np.nanmax(g.to_numpy())) + 0.1)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
+    return save_figure(fig, out_dir / f"sensitivity_{x.split('.', 1)[1]}.png")
