@@ -15,8 +15,8 @@ Policies
     * ``fcfs``: vLLM 0.3.3's only policy: arrival time; not preemptive (vLLM 0.3.3
       ``core/policy.py``).
     * ``priority``: FastSwitch's fairness-aware preemptive scheduling driven by a
-      precomputed priority trace (:class:`.priorities.PriorityTrace`); key = (level,
-      arrival); preemptive.
+      precomputed priority trace (:class:`.priorities.PriorityTrace`: pattern, update
+      frequency, levels and update rule); key = (level, arrival); preemptive.
     * ``vtc``: the Virtual Token Counter (Sheng et al., OSDI'24; the S-LoRA-based artifact
       ``Ying1123/VTC-artifact``, ``vtc_req_queue.py``): one counter per client; admission
       picks the queued request of the client with the smallest counter; a prefill adds
@@ -87,6 +87,9 @@ class PriorityPolicy(SchedulerPolicy):
         markov_move: float = Field(
             0.5, ge=0.0, le=1.0, description="markov: probability of moving one level per update"
         )
+        update_rule: Literal["global", "per_conversation"] = Field(
+            "global", description="global: all conversations at once; per_conversation: each on its own"
+        )
         seed: int | None = Field(
             None, ge=0, le=2**63 - 1, description="fixed trace seed (default: the run's)"
         )
@@ -96,19 +99,19 @@ class PriorityPolicy(SchedulerPolicy):
         if p.seed is not None:
             fixed = RandomStreams(p.seed)
             streams = lambda name: fixed.get(f"llm.priority.{name}")  # noqa: E731
+        per_conv = p.update_rule == "per_conversation"
         self.trace = PriorityTrace(
             p.pattern, p.update_frequency, p.levels, streams("updates"), streams("levels"),
             markov_move=p.markov_move, conversations=max(1, conversations),
+            rule=p.update_rule, rng_gaps=streams("gaps") if per_conv else None,
         )  # fmt: skip
-        self.epoch = 0
-        self.updates = 0
-        self._levels = self.trace.column(0)
+        self.updates = 0  # iterations at which some conversation's level changed
+        self._levels = self.trace.current
 
     def on_iteration(self, iteration: int) -> bool:
-        if self.trace.updated_at(iteration):
-            self.epoch += 1
+        if self.trace.advance(iteration):
             self.updates += 1
-            self._levels = self.trace.column(self.epoch)
+            self._levels = self.trace.current
             return True
         return False
 

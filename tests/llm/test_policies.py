@@ -76,3 +76,72 @@ def test_vtc_counters_lift_and_charge():
     c = _req(2, 2, 1.0)
     v.on_arrival(c, set())
     assert v.counters[2] == 0.0 and v.key(c) < v.key(a)
+
+
+def per_conv(pattern="random", f=0.04, levels=4, seed=1, rows=200):
+    return PriorityTrace(pattern, f, levels, np.random.default_rng(seed),
+                         np.random.default_rng(seed + 100), conversations=rows, block=64,
+                         rule="per_conversation", rng_gaps=np.random.default_rng(seed + 200))  # fmt: skip
+
+
+def test_per_conversation_rule_has_the_global_rate_per_conversation_spread_over_time():
+    n, f, rows = 20_000, 0.04, 200
+    glob, each = trace("random", f=f, rows=rows), per_conv(f=f, rows=rows)
+    for i in range(1, n + 1):
+        glob.advance(i)
+        each.advance(i)
+    # global: every conversation updates at the same iterations, f of them
+    assert glob.epoch / n == pytest.approx(f, rel=0.1)
+    # per conversation: the same mean rate for each conversation ...
+    rates = np.array(each._epochs) / n
+    assert rates.mean() == pytest.approx(f, rel=0.03)
+    assert rates.mean() == pytest.approx(glob.epoch / n, rel=0.1)
+    # ... but not at the same iterations: about f of the conversations update at a time
+    t = per_conv(f=f, rows=rows)
+    before = list(t.current)
+    moved = []
+    for i in range(1, 2001):
+        t.advance(i)
+        moved.append(sum(a != b for a, b in zip(before, t.current, strict=True)))
+        before = list(t.current)
+    share = np.array(moved) / rows
+    assert share.mean() == pytest.approx(f * 0.75, rel=0.15)  # random: 3/4 of redraws move
+    assert share.max() < 0.2  # never a global reshuffle
+
+
+def test_per_conversation_levels_follow_the_pattern():
+    t = per_conv("markov", f=0.5, levels=5, rows=100)
+    prev = list(t.current)
+    for i in range(1, 3000):
+        t.advance(i)
+        assert max(abs(a - b) for a, b in zip(prev, t.current, strict=True)) <= 1
+        prev = list(t.current)
+    assert min(prev) >= 0 and max(prev) <= 4
+    still = per_conv(f=0.0, rows=10)
+    start = list(still.current)
+    assert not any(still.advance(i) for i in range(1, 500)) and still.current == start
+
+
+@pytest.mark.parametrize("rule", ["global", "per_conversation"])
+def test_same_seed_same_levels_at_every_iteration(rule):
+    def levels(skip_ahead):
+        pol = PriorityPolicy(PriorityPolicy.Params(update_rule=rule, update_frequency=0.1, seed=5))
+        pol.start(30, None)
+        seen = []
+        for i in range(1, 400):
+            pol.on_iteration(i)
+            seen.append(tuple(pol._levels))
+            if skip_ahead and i == 50:
+                pol.trace.level(3, 900)  # asking far ahead must not change the trace
+        return seen
+
+    assert levels(False) == levels(True)
+
+
+def test_unknown_update_rule_is_an_error():
+    with pytest.raises(ValueError, match="update rule"):
+        PriorityTrace("random", 0.04, 4, np.random.default_rng(0), np.random.default_rng(1),
+                      rule="sometimes")  # fmt: skip
+    with pytest.raises(ValueError, match="random stream"):
+        PriorityTrace("random", 0.04, 4, np.random.default_rng(0), np.random.default_rng(1),
+                      rule="per_conversation")  # fmt: skip

@@ -101,3 +101,36 @@ def test_errors_name_the_problem():
         build([(0.0, 0, 0, 5, 5, 0.0)], model="qwen2.5-32b", gpu="a10")
     with pytest.raises(DataError, match="token counts"):
         build([(0.0, 0, 0, 0, 5, 0.0)])
+
+
+def test_priority_traces_are_the_same_for_every_system(monkeypatch):
+    """vLLM and FastSwitch see the same levels at the same iteration index (both rules)."""
+    from sim_models.llm.policies import PriorityPolicy
+
+    seen: dict[int, list] = {}
+    original = PriorityPolicy.on_iteration
+
+    def spy(self, iteration):
+        changed = original(self, iteration)
+        seen.setdefault(id(self), []).append((iteration, tuple(self._levels)))
+        return changed
+
+    monkeypatch.setattr(PriorityPolicy, "on_iteration", spy)
+    for rule in ("global", "per_conversation"):
+        seen.clear()
+        for fast in ("false", "true"):
+            exp = experiment.load(ROOT / "experiments/fastswitch/storm.yaml",
+                                  [f"params.fastswitch={fast}", "outputs.trace=false",
+                                   "params.record_iterations=false",
+                                   f"policies.scheduler.params.update_rule={rule}"], quick=True)  # fmt: skip
+            run_experiment(exp, None)
+        a, b = seen.values()
+        common = min(len(a), len(b))
+        assert common > 500 and a[:common] == b[:common]
+        assert len({lv for _, lv in a[:common]}) > 10  # the levels did change
+
+
+def test_bad_update_rule_is_a_config_error():
+    with pytest.raises(ConfigError, match="update_rule"):
+        experiment.load(ROOT / "experiments/fastswitch/storm.yaml",
+                        ["policies.scheduler.params.update_rule=sometimes"], quick=True)  # fmt: skip
