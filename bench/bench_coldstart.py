@@ -82,7 +82,8 @@ def bench_replay(quick: bool, repeat: int = 2) -> dict[str, float]:
 
 
 _CHILD = """
-import resource, sys, tempfile, time
+import sys, tempfile, time
+from sim_bench.memory import own_peak_rss_mb
 from pathlib import Path
 from sim.core import Simulation
 from sim.registry import get_policy
@@ -102,7 +103,7 @@ m.finish()
 with tempfile.TemporaryDirectory() as d:
     m.records.table.write(Path(d) / "pods.parquet")
 print(m.n_requests, time.process_time() - t0,
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+      own_peak_rss_mb())
 """
 
 

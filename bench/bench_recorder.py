@@ -69,7 +69,8 @@ def _batch(n: int) -> None:
 
 
 _CHILD = """
-import resource, sys, tempfile, pathlib
+import sys, tempfile, pathlib
+from sim_bench.memory import own_peak_rss_mb
 import pyarrow
 pyarrow.set_cpu_count(1)
 pyarrow.set_io_thread_count(1)
@@ -83,7 +84,7 @@ with tempfile.TemporaryDirectory() as d:
     for i in range(n):
         row(i, i * 0.5, i * 0.5 + 1.0, 4096.0)
     t.write(pathlib.Path(d) / "rows.parquet")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+print(own_peak_rss_mb())
 """
 
 

@@ -140,3 +140,17 @@ def test_memory_stays_bounded_when_rows_spill():
     small = peak_rss_mb(200_000, memory_rows=200_000)
     large = peak_rss_mb(2_000_000, memory_rows=200_000)
     assert large - small < 120, (small, large)
+
+
+def test_child_peak_memory_is_its_own():
+    """A child started while this process holds 300 MB reports its own, smaller peak (the
+    benchmarks' memory figures must not inherit their driver's high-water mark)."""
+    import subprocess
+    import sys
+
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page
+    code = "from sim_bench.memory import own_peak_rss_mb; print(own_peak_rss_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 200
+    del ballast
