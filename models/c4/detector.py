@@ -34,6 +34,16 @@ What it models
       the best score (at least ``min_share``, ties by the number of slow QPs) names the
       component (a NIC port is reported as its NIC).
 
+    Path probing. End-to-end measurements cannot tell apart components that carry exactly
+    the same slow QPs (a single QP crossing a slow ToR uplink crosses the far ToR's uplink
+    too). When several components tie for the best score, the master probes each of them
+    actively: ``path_probe_repeats`` messages of ``probe_bytes`` over a shortest NIC-to-NIC
+    path that crosses that component and none of the other tied ones (a path the master
+    can steer a probe onto by its UDP source port, as C4's path probing learns to), all
+    sent at once; after ``probe_s`` the component whose probes reported the lowest median
+    throughput (noise included) is named. A component without such a path is not probed;
+    with fewer than two probed, the tie-break above stands.
+
     A detection is reported once and carries its time, class and unit
     (``("node", n)``, ``("nic", name)`` or ``("link", (tor, spine))``).
 
@@ -55,6 +65,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
 import numpy as np
 from sim_models.c4.job import TrainingJob
 
@@ -76,6 +87,7 @@ class DetectorParams:
     probe_s: float = 1.0
     probe_bytes: float = 1e6
     min_share: float = 0.5
+    path_probe_repeats: int = 3
     delay_s: float = 0.0
 
 
@@ -105,6 +117,7 @@ class Detector:
         self._sd_rate = 0.0
         self._comp: dict[tuple[int, str], list] = {}
         self._probing = False
+        self._path_probing = False
         self._t0 = 0.0
         self.active = False
 
@@ -189,7 +202,7 @@ class Detector:
             warm = done[: p.warmup]
             self._ref_rate = self.tel.rates(warm)
             self._calibrate(warm)
-        if self._hang(now):
+        if self._hang(now) or self._path_probing:
             return self.detection
         if self._ref_iter is not None and len(done) >= p.warmup + p.window:
             self._slow(done)
@@ -282,15 +295,20 @@ class Detector:
         ok = np.isfinite(ratio)
         slow = np.flatnonzero(ok & (ratio < cut)).tolist()
         if slow:
-            unit, share = self._localise(slow, np.flatnonzero(ok).tolist())
-            if share >= p.min_share:
-                self._detect("comm_slow", unit, slow_qps=float(len(slow)), share=share)
+            tied, share = self._rank(slow, np.flatnonzero(ok).tolist())
+            if share < p.min_share:
+                return
+            evidence = {"slow_qps": float(len(slow)), "share": share}
+            if len(tied) > 1 and p.path_probe_repeats > 0 and self._probe_paths(tied, evidence):
+                return
+            self._detect("comm_slow", self._unit(tied[0]), **evidence)
 
-    def _localise(
+    def _rank(
         self, bad: list[int], population: list[int], level: str = "port"
-    ) -> tuple[tuple[str, Any], float]:
-        """The component the ``bad`` QPs concentrate on: the largest share of its QPs
-        (among ``population``) that are bad, ties by the number of bad QPs."""
+    ) -> tuple[list, float]:
+        """The components the ``bad`` QPs concentrate on: those with the largest share of
+        their QPs (among ``population``) bad and, among them, the most bad QPs (all that
+        tie, in a fixed order), and that share."""
         bad_c = defaultdict(int)
         all_c = defaultdict(int)
         for i in set(population) | set(bad):
@@ -299,8 +317,136 @@ class Detector:
         for i in set(bad):
             for c in set(self._components(i, level)):
                 bad_c[c] += 1
-        best = max(bad_c, key=lambda c: (bad_c[c] / all_c[c], bad_c[c], repr(c)))
-        share = bad_c[best] / all_c[best]
-        if best[0] in ("port", "nicc"):
-            return ("nic", best[1]), share
-        return ("link", best[1]), share
+        score = {c: (bad_c[c] / all_c[c], bad_c[c]) for c in bad_c}
+        top = max(score.values())
+        tied = sorted((c for c in score if score[c] == top), key=repr, reverse=True)
+        return tied, top[0]
+
+    @staticmethod
+    def _unit(comp) -> tuple[str, Any]:
+        """The isolation unit of a component: a NIC port is reported as its NIC."""
+        if comp[0] in ("port", "nicc"):
+            return ("nic", comp[1])
+        return ("link", comp[1])
+
+    def _localise(
+        self, bad: list[int], population: list[int], level: str = "port"
+    ) -> tuple[tuple[str, Any], float]:
+        """The unit the ``bad`` QPs concentrate on (first of the tied components)."""
+        tied, share = self._rank(bad, population, level)
+        return self._unit(tied[0]), share
+
+    # -- path probing -------------------------------------------------------------------------
+    @staticmethod
+    def _cable(comp) -> tuple[str, str] | None:
+        """The edge of a component, lower tier first (``None``: not probed)."""
+        if comp[0] == "port":
+            return (comp[1], comp[2])
+        if comp[0] == "link":
+            return tuple(comp[1])
+        return None
+
+    def _probe_paths(self, tied: list, evidence: dict[str, float]) -> bool:
+        """Probe each tied component over a path of its own (see the module docstring);
+        ``False`` when fewer than two can be probed."""
+        p = self.p
+        fab = self.job.fabric
+        cables = {c: self._cable(c) for c in tied}
+        if any(e is None for e in cables.values()):
+            return False
+        owners, paths = [], []
+        for c in tied:
+            avoid = {e for d in tied if d != c for e in (cables[d], cables[d][::-1])}
+            path = probe_path(fab.G, cables[c], avoid)
+            if path is not None:
+                owners.append(c)
+                paths.append(fab.ids(path))
+        if len(owners) < 2:
+            return False
+        reps = p.path_probe_repeats
+        net = fab.net
+        ps = net.compile_paths([a for a in paths for _ in range(reps)])
+        t0 = self.env.now
+        ends = np.full(len(owners) * reps, np.inf)
+
+        def each(positions: np.ndarray, t: float) -> None:
+            ends[positions] = t
+
+        def report(_e) -> None:
+            self._path_probing = False
+            if self.detection is not None or not self.active:
+                return
+            with np.errstate(divide="ignore"):
+                rate = self.tel.measured(p.probe_bytes / np.maximum(ends - t0, 1e-12))
+            med = np.median(rate.reshape(len(owners), reps), axis=1)
+            best = owners[int(np.argmin(med))]
+            self._detect("comm_slow", self._unit(best), probed=float(len(owners)), **evidence)
+
+        self._path_probing = True
+        net.start_flows(ps, p.probe_bytes, on_each=each)
+        self.env.timeout(p.probe_s).callbacks.append(report)
+        return True
+
+
+def probe_path(G, cable: tuple[str, str], avoid: set) -> list[tuple[str, str]] | None:
+    """A shortest NIC-to-NIC path (as directed edges) that crosses ``cable`` (lower tier
+    first) upwards and no edge of ``avoid``: up from a NIC to the cable's lower end, across
+    it, down from its upper end to a NIC. ``None`` if there is none (deterministic: the
+    first in sorted order)."""
+    a, b = cable
+    if not G.has_edge(a, b):
+        return None
+
+    def tier(n) -> int:
+        return G.nodes[n].get("tier", 0)
+
+    def is_nic(n) -> bool:
+        return G.nodes[n].get("kind") == "nic"
+
+    def bfs(start, upstream: bool, banned):
+        """Nodes reachable from ``start`` going strictly down in tier (over edges into the
+        current node if ``upstream``, else out of it), with parents."""
+        parent = {start: None}
+        order = [start]
+        for cur in order:
+            if is_nic(cur) and cur != start:
+                continue  # endpoints do not forward
+            step = G.predecessors(cur) if upstream else G.successors(cur)
+            for nxt in sorted(step, key=str):
+                e = (nxt, cur) if upstream else (cur, nxt)
+                if nxt in parent or nxt == banned or e in avoid or tier(nxt) >= tier(cur):
+                    continue
+                parent[nxt] = cur
+                order.append(nxt)
+        return parent, order
+
+    def chain(parent, n) -> list:
+        out = []
+        while n is not None:
+            out.append(n)
+            n = parent[n]
+        return out
+
+    if is_nic(a):
+        up = [a]
+    else:
+        par, order = bfs(a, True, b)
+        src = next((n for n in order if is_nic(n)), None)
+        if src is None:
+            return None
+        up = chain(par, src)  # src ... a
+    par, order = bfs(b, False, a)
+    for dst in (n for n in order if is_nic(n)):
+        if dst == up[0]:
+            continue
+        down = chain(par, dst)[::-1]  # b ... dst
+        nodes = up + down
+        if len(set(nodes)) != len(nodes):
+            continue
+        try:
+            shortest = nx.shortest_path_length(G, up[0], dst)
+        except nx.NetworkXNoPath:
+            continue
+        if len(nodes) - 1 == shortest:
+            return list(zip(nodes[:-1], nodes[1:], strict=True))
+    return None

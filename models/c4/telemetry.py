@@ -121,6 +121,14 @@ class Telemetry:
         self.outstanding[op][positions] = False
         self.last_event = max(self.last_event, t)
 
+    def measured(self, rates: np.ndarray) -> np.ndarray:
+        """Throughputs as the agents report them (an active probe's, say): with the same
+        multiplicative lognormal error as every QP throughput."""
+        rates = np.asarray(rates, dtype=float)
+        if self.noise_rel > 0:
+            return rates * np.exp(self.rng.normal(0.0, self.noise_rel, rates.shape))
+        return rates.copy()
+
     def heartbeat(self, positions: np.ndarray, t: float) -> None:
         """The agents of the nodes at ``positions`` are alive at ``t``."""
         self.last_seen[positions] = t
