@@ -82,7 +82,7 @@ def c4d_detect_median(oc: Outcome) -> float:
 
 _BUSBW_SRC = (
     "not recovered from the paper; C4 v2 abstract: path planning cuts communication cost "
-    "~15%. Simulated: 256 MB all-reduce, 8 rail rings, 2 QPs per connection, 100 draws"
+    "~15%. Simulated: 256 MB all-reduce, 8 rail rings, 2 QPs per connection, 40 draws"
 )
 
 PAPER = register_paper(
@@ -97,6 +97,7 @@ PAPER = register_paper(
             "busbw_scale",
             "link_failure",
             "job_speedup",
+            "gap_sensitivity",
             "month",
             "month_sensitivity",
             "detector_noise",
@@ -147,11 +148,15 @@ PAPER = register_paper(
                 "fraction",
                 ecmp_gap,
                 0.30,
-                "C4 introduction (secondary reading). Driven by the job's exposed-"
-                "communication share, which the paper does not give: with a 4M-token "
-                "batch, 40% MFU and TP 8 / DP 64 the all-reduce is ~7% of an iteration, "
-                "so halving its bandwidth costs ~7%; a ~30% gap needs ~40% exposed "
-                "communication (job_speedup: speedup_vs_comm_share.png)",
+                "C4 introduction (secondary reading). Far below it: the gap is set by the "
+                "job's exposed-communication share, which the paper does not give. "
+                "ECMP halves the all-reduce's busbw in every draw (the bond hash puts "
+                "both QPs of some connection on one port), so the gap is t/(c+2t) for "
+                "compute c and ideal all-reduce t; with the assumed 4M-token batch at "
+                "40% MFU (TP 8, DP 64, no overlap) t is ~7% of an iteration. "
+                "Sensitivity: gap_sensitivity (ecmp_gap_vs_batch.png) sweeps the batch "
+                "(compute scales with tokens / MFU): a 0.5M-token batch (~40% exposed "
+                "communication) gives ~0.28; also job_speedup (speedup_vs_comm_share.png)",
             ),
             Claim(
                 "c4.job_speedup.moderate",
@@ -171,9 +176,13 @@ PAPER = register_paper(
                 "fraction",
                 downtime("timeout_manual"),
                 0.3119,
-                "C4 (secondary readings: 31.19% before C4D). Driven by manual diagnosis "
-                "time (assumed median 7 h, 'hours to days') and the fault rate (Llama 3's); "
-                "see month_sensitivity (downtime_sensitivity.png)",
+                "C4 (secondary readings: 31.19% before C4D). Below it: a baseline fault "
+                "costs ~0.5 h of watchdog plus a manual diagnosis (assumed lognormal, "
+                "median 7 h: 'hours to days') plus isolation, restart and lost work, "
+                "at Llama 3's fault rate (~9 faults a month on 512 GPUs). Sensitivity: "
+                "month_sensitivity (downtime_sensitivity.png, left) sweeps both drivers: "
+                "~31% needs a median diagnosis of ~1-2 days at Llama 3's rate, or about "
+                "twice that rate with 7-24 h",
             ),
             Claim(
                 "c4.downtime_fraction.c4d",
@@ -192,8 +201,10 @@ PAPER = register_paper(
                 "fraction",
                 overhead_reduction,
                 0.30,
-                "C4 v1/v2 abstracts: error-induced overhead cut by ~30%; tracks the "
-                "baseline's downtime (see c4.downtime_fraction.baseline)",
+                "C4 v1/v2 abstracts: error-induced overhead cut by ~30%. Below it because "
+                "the baseline's downtime is (C4D's stays ~1-3% in every cell); the same "
+                "drivers, manual diagnosis time and fault rate, swept in month_sensitivity "
+                "(downtime_sensitivity.png, right: baseline minus C4D per cell)",
             ),
             Claim(
                 "c4d.localization.accuracy",

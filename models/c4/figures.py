@@ -169,6 +169,11 @@ def training_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     if ok.empty or "policies.routing" not in ok.columns:
         return []
     out = []
+    if (
+        "params.tokens_per_iteration" in ok.columns
+        and ok["params.tokens_per_iteration"].nunique() > 1
+    ):
+        return [gap_vs_batch(ok, out_dir / "ecmp_gap_vs_batch.png")]
     if "params.comm_share" in ok.columns and ok["params.comm_share"].nunique() > 1:
         out.append(speedup_vs_comm_share(ok, out_dir / "speedup_vs_comm_share.png"))
         natural = ok[ok["params.comm_share"].fillna(0.0) == 0.0]
@@ -210,6 +215,44 @@ def speedup_vs_comm_share(ok: pd.DataFrame, path: Path) -> Path:
     ax.set_xlabel("exposed communication on the ideal fabric (% of an iteration)")
     ax.set_ylabel("job throughput relative to ECMP")
     ax.set_title("Job speedup vs communication share")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def gap_vs_batch(ok: pd.DataFrame, path: Path) -> Path:
+    """The ECMP gap (1 - ECMP / ideal iterations/s) against the global batch, with the
+    ideal fabric's exposed-communication share at each point and the published ~0.30."""
+    col = "params.tokens_per_iteration"
+    rate = ok.groupby([col, "policies.routing"])["iterations_per_s"]
+    mean = rate.mean().unstack()
+    share = ok[ok["policies.routing"] == "ideal"].groupby(col)["exposed_comm_share"].mean()
+    fig, ax = new_figure(6.5, 4.0)
+    if "ecmp" in mean and "ideal" in mean:
+        ecmp = ok[ok["policies.routing"] == "ecmp"]
+        gaps = 1.0 - ecmp["iterations_per_s"] / ecmp[col].map(mean["ideal"])
+        stats = group_ci(gaps.groupby(ecmp[col]))
+        x = stats.index.to_numpy(dtype=float) / 2**20
+        ax.errorbar(x, stats["mean"], yerr=stats["ci95"], marker="o", capsize=3,
+                    color=COLORS["ecmp"], label="simulated: 1 - ecmp / ideal")  # fmt: skip
+        for xi, g, t in zip(x, stats["mean"], stats.index, strict=True):
+            sh = share.get(t, np.nan)
+            if np.isfinite(sh):
+                ax.annotate(f"{sh:.0%} comm.", (xi, g), textcoords="offset points",
+                            xytext=(4, 6), fontsize=7)  # fmt: skip
+    ax.axhline(0.30, color="k", ls=":", lw=0.8, label="published: ~0.30 (22B, 512 GPUs)")
+    ax.axvline(4.0, color="gray", ls="--", lw=0.8, label="assumed batch (4M tokens)")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(ok[col].unique() / 2**20)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlabel(
+        "global batch (M tokens per iteration; compute scales with tokens / MFU)\n"
+        "labels: exposed communication share on the ideal fabric"
+    )
+    ax.set_ylabel("ECMP gap (1 - ECMP / ideal throughput)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("The 22B job's ECMP gap vs its global batch")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
@@ -300,7 +343,10 @@ def reliability_sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     if len(swept) == 2:
         x = next((c for c in swept if ".params." in c), swept[0])
         lines = next(c for c in swept if c != x)
-        out.append(downtime_vs_param(ok, x, out_dir / "downtime_sensitivity.png", lines=lines))
+        if ok["policies.detection"].nunique() > 1:
+            out.append(downtime_sensitivity(ok, x, lines, out_dir / "downtime_sensitivity.png"))
+        else:
+            out.append(downtime_vs_param(ok, x, out_dir / "downtime_sensitivity.png", lines=lines))
     elif swept:
         for c in swept:
             out.append(downtime_vs_param(ok, c, out_dir / f"downtime_vs_{c.split('.')[-1]}.png"))
@@ -392,6 +438,53 @@ def downtime_vs_param(ok: pd.DataFrame, col: str, path: Path, lines: str | None 
     ax.set_title(f"Downtime vs {name}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def downtime_sensitivity(ok: pd.DataFrame, x: str, lines: str, path: Path) -> Path:
+    """Two panels against ``x`` (one line per value of ``lines``): the downtime with the
+    baseline (solid) and with C4D (dashed); the overhead reduction, baseline minus C4D
+    downtime of the same cell. Published values for reference."""
+    fig, axes = new_figure(11.0, 4.0, ncols=2)
+    hours = x.endswith("_s")
+    colors = ["tab:green", "tab:blue", "tab:red", "tab:purple", "tab:brown"]
+    means = ok.groupby([lines, x, "policies.detection"])["downtime_fraction"].mean().unstack()
+    for k, val in enumerate(sorted(set(ok[lines]))):
+        color = colors[k % len(colors)]
+        for pol, style in (("timeout_manual", "-"), ("c4d", "--")):
+            sub = ok[(ok[lines] == val) & (ok["policies.detection"] == pol)]
+            if sub.empty:
+                continue
+            stats = group_ci(sub.groupby(x)["downtime_fraction"])
+            xs = stats.index.to_numpy(dtype=float) / (3600 if hours else 1)
+            axes[0].errorbar(xs, stats["mean"] * 100, yerr=stats["ci95"] * 100, ls=style,
+                             marker="o", ms=4, capsize=3, color=color,
+                             label=f"{pol}, {lines.split('.')[-1]} = {val:g}")  # fmt: skip
+        if {"timeout_manual", "c4d"} <= set(means.columns):
+            red = means.loc[val]
+            red = red["timeout_manual"] - red["c4d"]
+            xs = red.index.to_numpy(dtype=float) / (3600 if hours else 1)
+            axes[1].plot(xs, red.to_numpy(), "o-", color=color,
+                         label=f"{lines.split('.')[-1]} = {val:g}")  # fmt: skip
+    axes[0].axhline(31.19, color="k", ls=":", lw=0.8, label="published, before C4D (31.19%)")
+    axes[0].axhline(1.16, color="gray", ls=":", lw=0.8, label="published, with C4D (1.16%)")
+    axes[0].set_ylabel("error-induced downtime (%)")
+    axes[0].set_title("Downtime: baseline (solid) and C4D (dashed)")
+    axes[1].axhline(0.30, color="k", ls=":", lw=0.8, label="published reduction (~0.30)")
+    axes[1].set_ylabel("overhead reduction (baseline - C4D downtime)")
+    axes[1].set_title("What C4D removes")
+    name = x.split(".")[-1]
+    ticks = sorted(set(ok[x].astype(float) / (3600 if hours else 1)))
+    for ax in axes:
+        ax.set_xlabel(name.removesuffix("_s") + " (h)" if hours else name)
+        ax.set_xscale("log")
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=6, ncol=2)
+    axes[1].legend(fontsize=7)
     return save_figure(fig, path)
 
 
