@@ -139,7 +139,7 @@ PAPER = register_paper(
                 None,
                 "not recovered; the ratio is set by the bond hash: with 2 QPs per "
                 "connection some connection has both QPs on one port in every draw "
-                "(busbw_qps: sensitivity to QPs)",
+                "(experiments/c4/busbw_qps.yaml, outside the reproduction: sensitivity to QPs)",
             ),
             Claim(
                 "c4.ecmp_gap_512",
