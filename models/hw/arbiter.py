@@ -18,7 +18,11 @@ What it models
       with a bounded controller queue (:mod:`sim_models.hw.dram`) the same rule also holds
       communication back when no compute request waits (:meth:`ArbiterPolicy.comm_alone`);
       once communication has waited ``starvation_limit_s`` (since it last got service or
-      since it started waiting) one communication burst is forced. So communication never
+      since it started waiting) one communication burst is forced. With
+      ``compute_first`` (T3's stated rule: GEMM requests first), a waiting compute burst
+      goes before communication below the threshold too, so the threshold only gates
+      communication while no compute request waits (bounded queues): a small compute
+      request that arrives behind a backlog of older communication does not wait for it. So communication never
       waits longer than ``starvation_limit_s`` plus one burst's service time
       (:attr:`HBMArbiter.max_comm_wait_s` records the longest wait), and gets at least
       ``burst_bytes`` per ``starvation_limit_s + one burst time``. ``threshold_bursts`` is a
@@ -98,17 +102,23 @@ class OccupancyThreshold(ArbiterPolicy):
     class Params(Params):
         threshold_bursts: int = Field(8, ge=0, description="comm issues while compute queue < this")
         starvation_limit_s: float = Field(2e-6, gt=0, description="force one comm burst after")
+        compute_first: bool = Field(
+            False, description="a waiting compute request always goes before communication "
+            "(below the threshold too); false: FCFS between the two heads below the threshold")
 
     def __init__(self, params: Params | None = None):
         super().__init__(params)
         self.threshold_bursts = self.params.threshold_bursts
         self.starvation_limit_s = self.params.starvation_limit_s
+        self.compute_first = self.params.compute_first
         self.forced = 0
 
     def select(self, arb: HBMArbiter) -> bool:
         if arb.comm_wait_s() >= self.starvation_limit_s:
             self.forced += 1
             return True
+        if self.compute_first:
+            return False
         if arb.occupancy(COMPUTE) < self.threshold_bursts:
             return arb.head_key(COMM) < arb.head_key(COMPUTE)
         return False

@@ -32,7 +32,10 @@ Symmetry (the paper's own method, Sec. 5.1: one GPU simulated, peer traffic inje
     reads and arriving partial sums (both communication class for the arbiter).
 
 Communication-aware arbitration (``mca``, Sec. 4.5)
-    With an :class:`~sim_models.hw.arbiter.OccupancyThreshold` policy, the threshold is set
+    With an :class:`~sim_models.hw.arbiter.OccupancyThreshold` policy (``compute_first``: a
+    waiting GEMM request always goes first; communication enters the controller queue only
+    while fewer than ``threshold`` GEMM accesses wait, or after the starvation limit), the
+    threshold is set
     once stage 1 has been computed, from the memory intensity the GEMM showed during
     stage 1: ``u`` = GEMM DRAM bytes served / (bandwidth x stage-1 time), threshold =
     ``max(1, round(threshold_max x (1 - u)))`` bursts [A: the paper gives the rule's

@@ -83,6 +83,10 @@ class SystemParams(Params):
                                            "queue entries per channel (banked) [A: half the queue]")
     mca_starvation_limit_s: float = Field(2e-6, ge=1e-8, le=1e-3,
                                           description="MCA starvation limit [A]")
+    mca_compute_first: bool = Field(True,
+                                    description="MCA serves a waiting GEMM request before "
+                                    "communication (T3 Sec. 4.5: compute first); false: FCFS "
+                                    "between the heads below the threshold (ablation)")
     comm_cost_scale: float = Field(1.0, ge=0, le=100,
                                    description="scales every communication cost (0: free; checks)")
     timeline_bin_s: float = Field(0.0, ge=0, le=1e-3,
@@ -135,6 +139,7 @@ class SystemParams(Params):
             mca_threshold_max_bursts=self.mca_threshold_max_bursts,
             mca_threshold_max_entries=self.mca_threshold_max_entries,
             mca_starvation_limit_s=self.mca_starvation_limit_s,
+            mca_compute_first=self.mca_compute_first,
             comm_cost_scale=self.comm_cost_scale,
             timeline_bin_s=self.timeline_bin_s or None,
             rs_slice_bytes=self.rs_slice_bytes,

@@ -109,6 +109,7 @@ class Knobs:
     mca_threshold_max_bursts: int = 16
     mca_threshold_max_entries: int = 32
     mca_starvation_limit_s: float = 2e-6
+    mca_compute_first: bool = True
     comm_cost_scale: float = 1.0
     timeline_bin_s: float | None = None
     rs_slice_bytes: float = 2**20
@@ -341,7 +342,8 @@ class SubLayerRun:
             if cfg == "t3_mca":
                 policy = OccupancyThreshold(OccupancyThreshold.Params(
                     threshold_bursts=k.mca_threshold_max,
-                    starvation_limit_s=k.mca_starvation_limit_s))  # fmt: skip
+                    starvation_limit_s=k.mca_starvation_limit_s,
+                    compute_first=k.mca_compute_first))  # fmt: skip
             self.policy = policy
             mem = self._memory(policy)
             gpu = GPU(env, k.gpu, hbm=mem, scope=self.scope.child("gpu"))

@@ -239,3 +239,28 @@ def test_timeline_bins_add_up():
     tl = d.timeline()
     assert sum(b for _, o, k, b in tl if o == "gemm" and k == "read") == pytest.approx(3e6)
     assert sum(b for _, o, k, b in tl if o == "rs" and k == "write") == pytest.approx(1e6)
+
+
+@pytest.mark.parametrize("compute_first", [False, True])
+def test_mca_compute_first_does_not_queue_a_light_gemm_behind_a_communication_backlog(compute_first):
+    # a GEMM read lighter than the threshold (1 KiB per channel = 16 accesses < 32) arrives
+    # behind 8 MB of older communication (256 DMA tile reads of 32 KiB, as T3's DMA engine
+    # issues when a wave's tiles fire): FCFS between the heads makes it wait for the whole
+    # backlog; compute first (T3 Sec. 4.5) lets it in as soon as the queue has room
+    pol = OccupancyThreshold(OccupancyThreshold.Params(
+        threshold_bursts=32, starvation_limit_s=1e-3, compute_first=compute_first))  # fmt: skip
+    env, d = make(pol)
+    reads = [d.read(32 * 1024, "rs") for _ in range(256)]
+    comm = env.all_of(reads)
+    env.run(until=100e-9)
+    gemm = d.read(32 * 1024, "gemm")
+    env.run(gemm)
+    backlog_s = 256 * 32 * 1024 / 1e12
+    if compute_first:
+        # at most the queue's worth of communication, then its own 16 accesses
+        assert env.now <= 100e-9 + (CFG.queue_entries + 16) * T_BURST + 200e-9
+        assert not comm.processed
+    else:
+        assert env.now >= 0.9 * backlog_s
+    env.run(comm)
+    assert pol.forced == 0
