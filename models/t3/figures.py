@@ -284,12 +284,15 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     paths.append(save_figure(fig, Path(out_dir) / f"sensitivity_{x.split('.', 1)[1]}.png"))
     data = [c for c in ok.columns if c.startswith(("gemm_reads_ratio.", "dram_reduction."))
             and c.endswith(".geomean") and ".t3" in c]  # fmt: skip
-    if data and len(swept) == 1:
-        g = ok.groupby(x)[data].mean()
+    if data and len(swept) <= 2:
         fig, ax = new_figure()
-        for m in data:
-            kind, cfg = m.split(".")[0], m.split(".")[1]
-            ax.plot(g.index, g[m], "o-", label=f"{kind.replace('_', ' ')}: {_name(cfg)}")
+        for i, (v, grp) in enumerate(groups):
+            g = grp.groupby(x)[data].mean()
+            for m in data:
+                kind, cfg = m.split(".")[0], m.split(".")[1]
+                label = f"{kind.replace('_', ' ')}: {_name(cfg)}"
+                label += f", {hue.split('.', 1)[1]} = {v}" if hue else ""
+                ax.plot(g.index, g[m], "o" + STYLES[i % len(STYLES)], label=label, ms=4)
         _x_axis(ax, x, ok[x])
         ax.set_ylabel("GEMM reads Sequential/config; DRAM reduction")
         ax.grid(True, alpha=0.3)

@@ -129,6 +129,7 @@ class GridRun:
                 "transformer": case.transformer, "tp": case.tp, "sublayer": case.sublayer,
                 "case": case.label, "config": label, "tokens": self.tokens,
                 "time_s": r.time_s, "gemm_s": r.gemm_s, "rs_end_s": r.rs_end_s, "ag_s": r.ag_s,
+                "hbm_Bps": self.knobs.gpu.hbm_bandwidth_Bps,
             }  # fmt: skip
             row.update(r.category_bytes())
             row["dram_bytes"] = r.dram_bytes
@@ -270,9 +271,21 @@ def summarize_grid(rows: pd.DataFrame, e2e: pd.DataFrame) -> dict[str, float]:
             s = pc[pc["config"] == cfg].set_index("case")
             out[f"{cfg}.of_ideal.geomean"] = geomean(s["speedup"] / ideal.loc[s.index, "speedup"])
             out[f"ar_slowdown.{cfg}.geomean"] = geomean(s["ar_s"] / ideal.loc[s.index, "ar_s"])
-    for cfg in splits:
+    for cfg in splits + [c for c in ("t3", "t3_mca") if c in configs]:
         s = pc[pc["config"] == cfg].set_index("case")
         out[f"gemm_slowdown.{cfg}.geomean"] = geomean(s["gemm_s"] / seq.loc[s.index, "gemm_s"])
+    # how busy DRAM is: the Sequential GEMM alone, and the fused GEMM + RS (contention needs
+    # their sum near the bandwidth)
+    if "hbm_Bps" in pc:
+        g = (seq["gemm_read"] + seq["gemm_write"]) / (seq["hbm_Bps"] * seq["gemm_s"])
+        out["dram_util.sequential_gemm.geomean"] = geomean(g)
+        out["dram_util.sequential_gemm.max"] = float(g.max())
+        for cfg in (c for c in ("t3", "t3_mca") if c in configs):
+            s = pc[pc["config"] == cfg]
+            u = (s["gemm_read"] + s["gemm_write"] + s["rs_read"] + s["rs_write"]) / (
+                s["hbm_Bps"] * s["rs_end_s"])
+            out[f"dram_util.{cfg}_fused.geomean"] = geomean(u)
+            out[f"dram_util.{cfg}_fused.max"] = float(u.max())
     if not e2e.empty:
         for (phase, cfg), g in e2e.groupby(["phase", "config"], sort=False):
             if cfg == "sequential":
