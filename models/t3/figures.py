@@ -285,13 +285,20 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     data = [c for c in ok.columns if c.startswith(("gemm_reads_ratio.", "dram_reduction."))
             and c.endswith(".geomean") and ".t3" in c]  # fmt: skip
     if data and len(swept) <= 2:
-        fig, ax = new_figure()
-        for i, (v, grp) in enumerate(groups):
+        tables: list = []  # (value of the second parameter, table) with distinct bytes only
+        for v, grp in groups:
             g = grp.groupby(x)[data].mean()
+            if not any(g.shape == t.shape and np.allclose(g.to_numpy(), t.to_numpy(), equal_nan=True)
+                       for _, t in tables):  # fmt: skip
+                tables.append((v, g))
+        if all(np.allclose(g.to_numpy(), g.to_numpy()[:1], equal_nan=True) for _, g in tables):
+            return paths  # the bytes do not depend on the swept parameters: no figure
+        fig, ax = new_figure()
+        for i, (v, g) in enumerate(tables):
             for m in data:
                 kind, cfg = m.split(".")[0], m.split(".")[1]
                 label = f"{kind.replace('_', ' ')}: {_name(cfg)}"
-                label += f", {hue.split('.', 1)[1]} = {v}" if hue else ""
+                label += f", {hue.split('.', 1)[1]} = {v}" if hue and len(tables) > 1 else ""
                 ax.plot(g.index, g[m], "o" + STYLES[i % len(STYLES)], label=label, ms=4)
         _x_axis(ax, x, ok[x])
         ax.set_ylabel("GEMM reads Sequential/config; DRAM reduction")
