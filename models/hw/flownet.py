@@ -25,14 +25,15 @@ What it leaves out
     is rerouted; a rerouted flow keeps its bytes sent so far and pays the new path's latency.
 
 Incremental solve
-    Max-min fairness is separable: flows that share no link, directly or through other
-    flows, do not influence each other.  After a change the network re-solves only the
-    *connected component* of the changed links in the flow-link graph (found by a
-    breadth-first search over the active flows' padded path matrix, in the compiled
-    kernels of :mod:`sim_models.hw.maxmin_kernel`); the other
-    flows keep their rates, and their remaining bytes are advanced lazily (each flow keeps
-    the time of its last update).  With ``incremental=False`` every change re-solves all
-    active flows (the reference the tests compare against).  A batch started with one
+    After a change the network re-solves only the flows whose rates can change: in the
+    compiled kernel (:mod:`sim_models.hw.maxmin_kernel`, which explains the rules) the flows
+    above the level at which the old and new allocations part, connected to the changed
+    links through saturated links; without it (pure Python) the *connected component* of
+    the changed links in the flow-link graph.  The other flows keep their rates, and their
+    remaining bytes are advanced lazily (each flow keeps the time of its last update).  For
+    the kernel's rules the network notes, per link and instant, the summed rate and the
+    highest level (rate / weight) of the flows that left it.  With ``incremental=False``
+    every change re-solves all active flows (the reference the tests compare against).  A batch started with one
     :class:`PathSet` whose flows are alone in their component (every step of a collective
     on an idle network) reuses the rates solved for the same path set, weights, rate caps
     and link capacities before.
@@ -209,6 +210,11 @@ class FlowNetwork:
         self._cap_t = np.zeros(0)  # time of the last capacity change
         self._cap_version = 0
         self._lcnt = np.zeros(0, dtype=np.int64)  # active flows per link
+        # per link, this instant's departures: summed rate and highest level (rate / weight)
+        # of the flows that left it; ``_loose``: capacity changed (see the kernel)
+        self._gone_load = np.zeros(0)
+        self._gone_lam = np.zeros(0)
+        self._loose = np.zeros(0, dtype=bool)
         self._links_dirty = False
         # flow store: slots, structure of arrays
         self._hw = 0  # high-water mark of used slots
@@ -271,6 +277,9 @@ class FlowNetwork:
         self._cap_time = np.concatenate([self._cap_time, grow])
         self._cap_t = np.concatenate([self._cap_t, np.full(n - n_old, self.env.now)])
         self._lcnt = np.concatenate([self._lcnt, np.zeros(n - n_old, dtype=np.int64)])
+        self._gone_load = np.concatenate([self._gone_load, grow])
+        self._gone_lam = np.concatenate([self._gone_lam, np.full(n - n_old, -1.0)])
+        self._loose = np.concatenate([self._loose, np.zeros(n - n_old, dtype=bool)])
         self._links_dirty = False
 
     @property
@@ -304,6 +313,7 @@ class FlowNetwork:
         self._cap[lid] = float(capacity_Bps)
         self._cap_list[lid] = float(capacity_Bps)
         self._cap_version += 1
+        self._loose[lid] = True
         self._touched.append(np.array([lid], dtype=np.int64))
         self._mark_dirty()
 
@@ -597,8 +607,19 @@ class FlowNetwork:
                 self._done_bytes += np.bincount(links[mask], weights=w, minlength=self.n_links)
 
     def _unlink(self, slots: np.ndarray) -> np.ndarray:
+        """Take flows off their links; note their rates and levels as departures."""
         links = self._P[slots]
-        links = links[links >= 0]
+        mask = links >= 0
+        rate = self._rate[slots]
+        lam = rate / self._w[slots]
+        links = links[mask]
+        if links.size:
+            if mask.shape[0] == 1:
+                np.add.at(self._gone_load, links, rate[0])
+                np.maximum.at(self._gone_lam, links, lam[0])
+            else:
+                np.add.at(self._gone_load, links, np.broadcast_to(rate[:, None], mask.shape)[mask])
+                np.maximum.at(self._gone_lam, links, np.broadcast_to(lam[:, None], mask.shape)[mask])
         if links.size > 64:
             self._lcnt -= np.bincount(links, minlength=self.n_links)
         elif links.size:
@@ -667,6 +688,12 @@ class FlowNetwork:
         new = self._new
         self._touched, self._new = [], []
         hw = self._hw
+        if self._n_live == 0 or not COMPILED or (len(new) == 1 and new[0].size > 1
+                                                  and new[0].size == self._n_live):
+            for t in touched:  # the paths below do not use the departure records
+                self._gone_load[t] = 0.0
+                self._gone_lam[t] = -1.0
+                self._loose[t] = False
         if self._n_live == 0:
             self._timer_t = np.inf
             self._gen += 1
@@ -676,7 +703,8 @@ class FlowNetwork:
             t = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
             nw = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
             arrays = (self._live, hw, self._P, self._rem, self._tupd, self._rate, self._w,
-                      self._fcap, self._fin, self._cap)  # fmt: skip
+                      self._fcap, self._fin, self._cap, self._gone_load, self._gone_lam,
+                      self._loose)  # fmt: skip
             n, t_next = event_solve(arrays, t, nw, self.env.now, self.incremental)
             if n:
                 self.recomputes += 1
@@ -813,6 +841,7 @@ class FlowNetwork:
             counts = g.ps.link_counts(self.n_links)
             self._done_bytes += g.size_scalar * counts
             self._lcnt -= counts
+            self._loose[g.ps.idx] = True
             self._touched.append(g.ps.idx)
         else:
             # every byte not booked yet goes to the current path (residue included)

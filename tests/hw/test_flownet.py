@@ -375,3 +375,76 @@ def test_reroute_moves_remaining_bytes_and_pays_new_latency():
     np.testing.assert_allclose(net.link_bytes(), [20.0, 80.0])
     t = net.flow_table()
     assert list(t["conn"]) == ["q"] and t["start_s"].iloc[0] == 0.0
+
+
+def _check_rates_against_full_solve(net, caps, weight, fcap):
+    """The network's current rates equal a full max-min solve of its active flows."""
+    from sim_models.hw.maxmin import maxmin_rates
+
+    rates = net.rates_Bps()
+    fids = sorted(rates)
+    if not fids:
+        return 0
+    paths = [net.flow_path(f) for f in fids]
+    full = maxmin_rates(paths, caps, [weight[f] for f in fids], [fcap[f] for f in fids])
+    np.testing.assert_allclose([rates[f] for f in fids], full, rtol=1e-9, atol=1e-12)
+    return len(fids)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_incremental_rates_equal_full_solve_after_every_change(seed):
+    """Arrivals, completions, cancels, reroutes and capacity changes (to zero and back) on a
+    small shared network; after every instant the incremental rates equal a full solve."""
+    rng = np.random.default_rng(100 + seed)
+    env = simpy.Environment()
+    net = FlowNetwork(env)
+    n_links = int(rng.integers(6, 20))
+    caps = rng.choice([1.0, 2.0, 5.0], n_links) * rng.choice([1.0, 1.0, 1.5], n_links)
+    for i in range(n_links):
+        net.add_link(i, float(caps[i]))
+    weight: dict[int, float] = {}
+    fcap: dict[int, float] = {}
+    live: list = []
+    checked: list[int] = []
+    done: list[bool] = []
+
+    def path():
+        return rng.choice(n_links, size=int(rng.integers(1, 5)), replace=False).tolist()
+
+    def traffic():
+        for _ in range(200):
+            yield env.timeout(float(rng.exponential(0.2)))
+            u = rng.random()
+            active = [f for f in live if not f.triggered and not f.cancelled]
+            if u < 0.06 and active:
+                net.cancel(active[int(rng.integers(len(active)))])
+            elif u < 0.12 and active:
+                net.reroute(active[int(rng.integers(len(active)))], path())
+            elif u < 0.2:
+                lk = int(rng.integers(n_links))
+                caps[lk] = float(rng.choice([0.0, 0.5, 1.0, 3.0, 5.0]))
+                net.set_capacity(lk, caps[lk])
+            else:
+                for _ in range(int(rng.choice([1, 1, 1, 2, 3]))):  # a few at one instant
+                    w = float(rng.choice([1.0, 1.0, 2.0, 3.0]))
+                    c = float(rng.choice([np.inf, np.inf, np.inf, rng.uniform(0.2, 2.0)]))
+                    f = net.start_flow(path(), float(rng.exponential(1.0)), weight=w,
+                                       rate_cap_Bps=c)  # fmt: skip
+                    weight[f.id], fcap[f.id] = w, c
+                    live.append(f)
+        yield env.timeout(20.0)
+        for lk in range(n_links):
+            caps[lk] = 5.0
+            net.set_capacity(lk, 5.0)
+        done.append(True)
+
+    def checker():
+        while not done:
+            yield env.timeout(float(rng.uniform(0.02, 0.2)))
+            checked.append(_check_rates_against_full_solve(net, caps, weight, fcap))
+
+    env.process(traffic())
+    env.process(checker())
+    env.run()
+    assert sum(checked) > 2000 and max(checked) > 20
+    assert all(f.triggered or f.cancelled for f in live)
