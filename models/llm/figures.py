@@ -101,17 +101,37 @@ def storm_timeline(iters: pd.DataFrame, path: Path, window_s: float | None = Non
 
 
 # -- sweeps ---------------------------------------------------------------------------------
+RATE = "workload.params.rate_per_s"
+RULE = "policies.scheduler.params.update_rule"
+# Assumed parameters with a sensitivity sweep: swept key, axis label, figure file, log x axis.
+SENSITIVITY = (
+    ("params.call_overhead_s", "per-copy call overhead (s)", "sensitivity_call_overhead.png",
+     True),
+    ("params.link_efficiency", "achievable share of the PCIe 4.0 x16 rate",
+     "sensitivity_link_efficiency.png", False),
+    ("params.overhead_s", "fixed per-iteration overhead (s)", "sensitivity_iteration_overhead.png",
+     True),
+    ("workload.params.think_time_mean_s", "mean think time between turns (s)",
+     "sensitivity_think_time.png", True),
+    ("policies.scheduler.params.update_frequency",
+     "priority updates per iteration (per conversation)", "sensitivity_priority_update.png", True),
+    ("policies.scheduler.params.levels", "priority levels", "sensitivity_levels.png", True),
+)  # fmt: skip
+
+
 def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     ok = with_system(table)
     if ok.empty:
         return []
     out = []
     cols = set(ok.columns)
-    if "workload.params.rate_per_s" in cols and ok["workload.params.rate_per_s"].nunique() > 1:
+    swept = [key for key, *_ in SENSITIVITY if key in cols and ok[key].nunique() > 1]
+    if RATE in cols and ok[RATE].nunique() > 1:
         out.append(load_sweep(ok, out_dir / "tail_vs_load.png"))
-    elif "params.call_overhead_s" in cols and ok["params.call_overhead_s"].nunique() > 1:
-        out.append(sensitivity(ok, "params.call_overhead_s", "per-copy call overhead (s)",
-                               out_dir / "sensitivity_call_overhead.png"))  # fmt: skip
+    elif swept:
+        key, label, name, logx = next(s for s in SENSITIVITY if s[0] == swept[0])
+        group = RULE if RULE in cols and ok[RULE].nunique() > 1 else None
+        out.append(sensitivity(ok, key, label, out_dir / name, logx=logx, group=group))
     elif ok["system"].nunique() > 2:
         out.append(ablation(ok, out_dir / "ablation.png"))
     elif ok["system"].nunique() == 2:
@@ -192,16 +212,43 @@ def ablation(ok: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def sensitivity(ok: pd.DataFrame, key: str, label: str, path: Path) -> Path:
-    """Tail latencies against one assumed parameter, per system."""
-    fig, ax = new_figure()
-    for sysname, grp in ok.groupby("system"):
-        g = grp.groupby(key).mean(numeric_only=True)
-        ax.plot(g.index, g["ttft_s.p99"], "o-", label=f"{sysname} TTFT P99")
-        ax.plot(g.index, g["tbt_s.p99.9"], "s--", label=f"{sysname} TBT P99.9")
-    ax.set_xlabel(label)
-    ax.set_ylabel("seconds")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.legend(fontsize=7)
+def sensitivity(ok: pd.DataFrame, key: str, label: str, path: Path, logx: bool = True,
+                group: str | None = None) -> Path:
+    """What one assumed parameter changes: tail latencies per system (left) and the
+    vLLM / FastSwitch speedups with the throughput gain (right), against the parameter;
+    one line style per value of ``group`` (e.g. the priority update rule) when given."""
+    fig, axes = new_figure(11.0, 4.0, ncols=2)
+    groups = [(None, ok)] if group is None else list(ok.groupby(group, sort=True))
+    styles = ("-", "--", ":", "-.")
+    for gi, (gval, sub) in enumerate(groups):
+        ls = styles[gi % len(styles)]
+        tag = "" if gval is None else f" [{gval}]"
+        for si, (sysname, grp) in enumerate(sub.groupby("system")):
+            g = grp.groupby(key).mean(numeric_only=True)
+            axes[0].plot(g.index, g["ttft_s.p99"], "o" + ls, color=f"C{2 * si}",
+                         label=f"{sysname} TTFT P99{tag}")  # fmt: skip
+            axes[0].plot(g.index, g["tbt_s.p99.9"], "s" + ls, color=f"C{2 * si + 1}",
+                         label=f"{sysname} TBT P99.9{tag}")  # fmt: skip
+        by = sub.groupby(["system", key]).mean(numeric_only=True)
+        if {"vLLM", "FastSwitch"} <= set(sub.system):
+            v, f = by.loc["vLLM"], by.loc["FastSwitch"]
+            for mi, (metric, what) in enumerate(TAILS):
+                axes[1].plot(v.index, v[metric] / f[metric], "o" + ls, color=f"C{mi}",
+                             label=f"{what}{tag}")  # fmt: skip
+            axes[1].plot(v.index, f["throughput_tokens_per_s"] / v["throughput_tokens_per_s"],
+                         "x" + ls, color="k", label=f"throughput, FastSwitch / vLLM{tag}")  # fmt: skip
+    axes[1].axhspan(1.4, 11.2, color="0.9", zorder=0, label="published range")
+    ticks = sorted(ok[key].unique())
+    for ax in axes:
+        ax.set_xlabel(label)
+        ax.set_yscale("log")
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+        ax.set_xticks([], minor=True)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("seconds")
+    axes[1].set_ylabel("speedup, vLLM / FastSwitch")
+    axes[0].legend(fontsize=6)
+    axes[1].legend(fontsize=6)
     return save_figure(fig, path)
