@@ -125,7 +125,8 @@ PAPER = register_paper(
         experiments=["llama3_8b_a10", "qwen32b_a100", "ablation", "load_sweep",
                      "history_reuse", "sensitivity_copy", "sensitivity_link",
                      "sensitivity_overhead", "sensitivity_think_time",
-                     "sensitivity_priority_update", "sensitivity_levels", "storm"],  # fmt: skip
+                     "sensitivity_priority_update", "sensitivity_levels", "vtc_fairness",
+                     "storm"],  # fmt: skip
         claims=_claims("llama3_8b_a10", "Llama-3-8B on A10")
         + _claims("qwen32b_a100", "Qwen2.5-32B on A100"),
     )

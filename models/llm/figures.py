@@ -7,6 +7,7 @@ All made with :mod:`sim.plots`; sweep error bars are Student-t 95% intervals
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,7 @@ def storm_timeline(iters: pd.DataFrame, path: Path, window_s: float | None = Non
 # -- sweeps ---------------------------------------------------------------------------------
 RATE = "workload.params.rate_per_s"
 RULE = "policies.scheduler.params.update_rule"
+SCHEDULER = "policies.scheduler"  # a swept policy choice: {name, params} (JSON in tables)
 # Assumed parameters with a sensitivity sweep: swept key, axis label, figure file, log x axis.
 SENSITIVITY = (
     ("params.call_overhead_s", "per-copy call overhead (s)", "sensitivity_call_overhead.png",
@@ -128,6 +130,8 @@ def sweep_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     swept = [key for key, *_ in SENSITIVITY if key in cols and ok[key].nunique() > 1]
     if RATE in cols and ok[RATE].nunique() > 1:
         out.append(load_sweep(ok, out_dir / "tail_vs_load.png"))
+    elif SCHEDULER in cols and ok[SCHEDULER].astype(str).nunique() > 1:
+        out.append(scheduler_comparison(ok, out_dir / "schedulers.png"))
     elif swept:
         key, label, name, logx = next(s for s in SENSITIVITY if s[0] == swept[0])
         group = RULE if RULE in cols and ok[RULE].nunique() > 1 else None
@@ -251,4 +255,59 @@ def sensitivity(ok: pd.DataFrame, key: str, label: str, path: Path, logx: bool =
     axes[1].set_ylabel("speedup, vLLM / FastSwitch")
     axes[0].legend(fontsize=6)
     axes[1].legend(fontsize=6)
+    return save_figure(fig, path)
+
+
+def scheduler_label(choice) -> str:
+    """'fcfs', 'vtc', 'vtc (preemptive)', 'priority (random)' from a policy choice."""
+    if isinstance(choice, str):
+        try:
+            choice = json.loads(choice)
+        except ValueError:
+            return choice
+    if not isinstance(choice, dict):
+        return str(choice)
+    params = choice.get("params") or {}
+    extra = [str(params["pattern"])] if "pattern" in params else []
+    if params.get("preemptive"):
+        extra.append("preemptive")
+    return choice.get("name", "?") + (f" ({', '.join(extra)})" if extra else "")
+
+
+def scheduler_comparison(ok: pd.DataFrame, path: Path) -> Path:
+    """Schedulers side by side, vLLM and FastSwitch: tail latencies, context switches per
+    request, and how evenly requests progress (the slowest 1% of per-request token rates
+    against the median; Jain's index in the legend)."""
+    ok = ok.assign(scheduler=[scheduler_label(c) for c in ok[SCHEDULER]])
+    names = list(dict.fromkeys(ok.scheduler))
+    systems = [s for s in ("vLLM", "FastSwitch") if s in set(ok.system)]
+    g = ok.groupby(["scheduler", "system"]).mean(numeric_only=True)
+
+    def values(sysname, metric):
+        return [g.loc[(n, sysname), metric] if (n, sysname) in g.index else np.nan
+                for n in names]  # fmt: skip
+
+    fig, axes = new_figure(14.0, 4.0, ncols=3)
+    x = np.arange(len(names))
+    width = 0.8 / (2 * max(1, len(systems)))
+    tails = (("ttft_s.p99", "TTFT P99"), ("tbt_s.p99.9", "TBT P99.9"))
+    for si, sysname in enumerate(systems):
+        for mi, (metric, what) in enumerate(tails):
+            axes[0].bar(x + (2 * si + mi) * width, values(sysname, metric), width,
+                        label=f"{sysname} {what}", color=f"C{2 * si + mi}")  # fmt: skip
+        per_req = np.array(values(sysname, "preemptions")) / np.array(values(sysname, "requests"))
+        axes[1].bar(x + si * 2 * width, per_req, 2 * width, label=sysname, color=f"C{2 * si}")
+        jain = np.nanmean(values(sysname, "token_rate_jain"))
+        axes[2].bar(x + si * 2 * width, values(sysname, "token_rate.p1_over_p50"), 2 * width,
+                    label=f"{sysname} (Jain's index {jain:.2f} on average)", color=f"C{2 * si}")  # fmt: skip
+    axes[0].set_xticks(x + width * (2 * len(systems) - 1) / 2, names, rotation=20, fontsize=8)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("seconds")
+    for ax in axes[1:]:
+        ax.set_xticks(x + width * (len(systems) - 1), names, rotation=20, fontsize=8)
+    axes[1].set_ylabel("preemptions per request")
+    axes[2].set_ylabel("slowest 1% token rate / median")
+    axes[2].set_ylim(0, 1)
+    for ax in axes:
+        ax.legend(fontsize=7)
     return save_figure(fig, path)

@@ -35,7 +35,9 @@ Metrics (``summary``)
     context switches (from its preemption until it runs again, plus synchronous swap time
     of the iterations it ran in), as the mean over requests and over the slowest 1%
     (``stall_share.p99``: requests whose latency is at or above the P99 latency); PCIe
-    utilisation per direction; iterations; KV blocks.
+    utilisation per direction; iterations; KV blocks; how evenly requests progress
+    (``token_rate_jain``: Jain's index of output tokens per second of latency, and
+    ``token_rate.p1_over_p50``: the slowest 1% against the median).
 
 What it leaves out
     Tokenisation and detokenisation, HTTP serving, sampling parameters (every request
@@ -84,6 +86,21 @@ def activation_reserve_bytes(model_spec, max_num_batched_tokens: int, max_num_se
     acts = t * (3 * model_spec.ffn + 4 * model_spec.hidden) * dtype_bytes
     logits = max_num_seqs * model_spec.vocab * 4
     return acts + logits + runtime_bytes
+
+
+def token_rate_fairness(output_tokens: np.ndarray, latency_s: np.ndarray) -> dict[str, float]:
+    """How evenly requests progress: each request's rate is its output tokens over its
+    latency (queueing and stalls included). ``token_rate_jain`` is Jain's index of the
+    rates (1 = every request served at the same rate; 1/n = one request got everything);
+    ``token_rate.p1`` the rate of the slowest 1%, relative to the median
+    (``token_rate.p1_over_p50``)."""
+    ok = latency_s > 0
+    rate = output_tokens[ok] / latency_s[ok]
+    if not rate.size or not np.any(rate > 0):
+        return {"token_rate_jain": float("nan"), "token_rate.p1_over_p50": float("nan")}
+    p1, p50 = np.percentile(rate, [1, 50])
+    return {"token_rate_jain": float(rate.sum() ** 2 / (rate.size * np.square(rate).sum())),
+            "token_rate.p1_over_p50": float(p1 / p50)}  # fmt: skip
 
 
 @model("llm.serving", "vLLM-style LLM serving engine with swap preemption and FastSwitch switches")
@@ -486,6 +503,7 @@ class Serving(Model):
         out["mean_free_run_blocks_at_end"] = frag["mean_free_run_blocks"]
         if hasattr(self.sched_policy, "updates"):
             out["priority_updates"] = float(self.sched_policy.updates)
+        out.update(token_rate_fairness(df.output_tokens.to_numpy(float), latency))
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
