@@ -11,15 +11,23 @@ writes::
                        figures; readable on GitHub
     OUT/claims.csv     paper,claim_id,description,published,simulated,unit,ratio,experiment
     OUT/<paper>/<experiment>/...   each experiment's results folder
+
+With more than one worker, whole experiments run side by side in worker processes (each
+runs its own sweep points one after another), largest grid first, so that a machine's cores
+stay busy through the many small experiments of ``sim reproduce all``; with one worker they
+run in order in this process. Claims are computed here, once every experiment is back.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -170,21 +178,12 @@ def reproduce(
     rows: list[dict[str, Any]] = []
     sections: list[str] = []
     timings: list[tuple[str, str, float]] = []
-    done = 0
+    costs = [_grid_cost(path, quick) for _, path in plan]
+    side_by_side = _side_by_side(costs, workers)
+    runs = _run_side_by_side if side_by_side else _run_in_order
+    outcomes_of = runs(plan, costs, out, quick, workers, progress, sweep_progress, timings)
     for paper in selected:
-        outcomes: dict[str, Outcome] = {}
-        for path in experiment_files(paper, root):
-            done += 1
-            if progress:
-                progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} ...")
-            t0 = time.perf_counter()
-            outcomes[path.stem] = run_outcome(
-                path, out / paper.id / path.stem, quick, workers, progress=sweep_progress
-            )
-            elapsed = time.perf_counter() - t0
-            timings.append((paper.id, path.stem, elapsed))
-            if progress:
-                progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
+        outcomes = outcomes_of[paper.id]
         paper_rows = []
         for claim in paper.claims:
             try:
@@ -216,10 +215,99 @@ def reproduce(
         "Quick mode: shortened runs; numbers are indicative only.\n\n" if quick else ""
     )
     times = pd.DataFrame(timings, columns=["paper", "experiment", "wall_s"])
-    footer = ["## Run times", "", f"Wall time of each experiment ({workers} worker(s)); "
-              f"{times['wall_s'].sum():.0f} s in all.", "", _markdown_table(times), ""]  # fmt: skip
+    side = "side by side" if side_by_side else "in order, sweep points side by side"
+    footer = ["## Run times", "", f"Wall time of each experiment ({workers} worker(s), experiments "
+              f"{side}); {times['wall_s'].sum():.0f} s in all.", "", _markdown_table(times), ""]  # fmt: skip
     atomic_write_text(out / "REPORT.md", report + "\n".join([*sections, *footer]))
     return table
+
+
+def _timed_outcome(path: Path, out_dir: Path, quick: bool) -> tuple[Outcome, float]:
+    """One experiment in a worker process (its sweep points one after another)."""
+    t0 = time.perf_counter()
+    outcome = run_outcome(path, out_dir, quick, workers=1)
+    return outcome, time.perf_counter() - t0
+
+
+def _side_by_side(costs: list[int], workers: int) -> bool:
+    """Whole experiments in parallel when there are enough of them to keep ``workers``
+    busy and no single sweep holds half the runs (that one is better split by points)."""
+    total = sum(max(1, c) for c in costs)
+    return workers > 1 and len(costs) >= 2 * workers and max(costs, default=0) * 2 <= total
+
+
+def _run_in_order(plan, costs, out, quick, workers, progress, sweep_progress, timings):
+    outcomes: dict[str, dict[str, Outcome]] = {}
+    for done, (paper, path) in enumerate(plan, start=1):
+        if progress:
+            progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} ...")
+        t0 = time.perf_counter()
+        outcomes.setdefault(paper.id, {})[path.stem] = run_outcome(
+            path, out / paper.id / path.stem, quick, workers, progress=sweep_progress
+        )
+        elapsed = time.perf_counter() - t0
+        timings.append((paper.id, path.stem, elapsed))
+        if progress:
+            progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
+    return outcomes
+
+
+def _grid_cost(path: Path, quick: bool) -> int:
+    """Runs in an experiment (grid points x replications), to start the largest first."""
+    from sim.sweep import grid_size
+
+    try:
+        exp = experiment_mod.load(path, quick=quick)
+    except Exception:  # reported when the experiment itself runs
+        return 0
+    return grid_size(exp.config.sweep or {}) * max(1, exp.config.replications)
+
+
+def _run_side_by_side(plan, costs, out, quick, workers, progress, sweep_progress, timings):
+    from sim.sweep import _watch_parent
+
+    order = sorted(range(len(plan)), key=lambda i: -costs[i])
+    outcomes: dict[str, dict[str, Outcome]] = {paper.id: {} for paper, _ in plan}
+    elapsed_of: dict[int, float] = {}
+    if progress:
+        progress(f"running {len(plan)} experiments, {workers} at a time (largest sweeps first)")
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+    finished = False
+    try:
+        futures: dict[Future, int] = {}
+        for i in order:
+            paper, path = plan[i]
+            fut = pool.submit(_timed_outcome, path, out / paper.id / path.stem, quick)
+            futures[fut] = i
+        pending, done = set(futures), 0
+        while pending:
+            finished_now, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished_now:
+                i = futures[fut]
+                paper, path = plan[i]
+                outcome, elapsed = fut.result()
+                outcomes[paper.id][path.stem] = outcome
+                elapsed_of[i] = elapsed
+                done += 1
+                if progress:
+                    progress(
+                        f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s"
+                    )
+        finished = True
+    finally:
+        pool.shutdown(wait=finished, cancel_futures=not finished)
+    for i, (paper, path) in enumerate(plan):
+        timings.append((paper.id, path.stem, elapsed_of[i]))
+    # claims see a paper's experiments in the order its package lists them
+    return {
+        pid: {p.stem: outs[p.stem] for pp, p in plan if pp.id == pid}
+        for pid, outs in outcomes.items()
+    }
 
 
 def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) -> str:
@@ -273,9 +361,7 @@ def sweep_digest(table: pd.DataFrame, swept: list[str], max_metrics: int = 8) ->
     out = g.size().rename("runs ok").reset_index()
     for m in metrics:
         stats = [mean_ci(grp[m].to_numpy()) for _, grp in g]
-        out[m] = [
-            _fmt(a) + (f" ± {b:.2g}" if np.isfinite(b) and b > 0 else "") for a, b in stats
-        ]
+        out[m] = [_fmt(a) + (f" ± {b:.2g}" if np.isfinite(b) and b > 0 else "") for a, b in stats]
     return out
 
 

@@ -46,3 +46,48 @@ def test_bench_quick_reports_ratios(cli, tmp_path):
 def test_bench_unknown_group(cli, tmp_path):
     code, _, err = cli("bench", "--only", "nope", "--out", tmp_path)
     assert code == 2 and "unknown benchmark" in err
+
+
+def test_experiments_side_by_side_give_the_same_outcomes(tmp_path):
+    """Whole experiments run in worker processes give the results of running them in order
+    in this process (same seeds, same runs), and every experiment's time is reported."""
+    from sim.reproduce import (
+        _run_in_order,
+        _run_side_by_side,
+        default_experiments_root,
+        get_paper,
+    )
+
+    paper = get_paper("quickstart")
+    base = (default_experiments_root() / "quickstart" / "mmc.yaml").read_text()
+    plan = []
+    for name, servers in (("three", 3), ("four", 4), ("five", 5)):
+        path = tmp_path / f"{name}.yaml"
+        text = base.replace("servers: 3", f"servers: {servers}")
+        text = text.replace("figures: true", "figures: false")
+        path.write_text(text.replace("params.customers: 20000", "params.customers: 2000"))
+        plan.append((paper, path))
+    costs = [1] * len(plan)
+    seen: list[str] = []
+    t_order: list = []
+    t_side: list = []
+    in_order = _run_in_order(plan, costs, tmp_path / "a", True, 1, None, None, t_order)
+    side = _run_side_by_side(plan, costs, tmp_path / "b", True, 2, seen.append, None, t_side)
+    assert list(side["quickstart"]) == list(in_order["quickstart"])  # the package's order
+    for name, outcome in in_order["quickstart"].items():
+        other = side["quickstart"][name]
+        for key, value in outcome.summary.items():
+            if key.endswith("wall_time_s") or "wall" in key:
+                continue
+            assert other.summary[key] == pytest.approx(value, rel=1e-12, nan_ok=True), key
+    assert [t[:2] for t in t_side] == [t[:2] for t in t_order]
+    assert any("done in" in line for line in seen)
+
+
+def test_side_by_side_rule():
+    from sim.reproduce import _side_by_side
+
+    assert not _side_by_side([1] * 10, workers=1)  # one worker: in order
+    assert not _side_by_side([1, 1, 1], workers=2)  # too few to keep two workers busy
+    assert _side_by_side([4, 1, 1, 1, 1, 1, 1, 1], workers=2)
+    assert not _side_by_side([40, 1, 1, 1, 1], workers=2)  # one sweep holds most runs
