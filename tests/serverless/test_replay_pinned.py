@@ -27,15 +27,14 @@ def digest(frame) -> str:
     return h.hexdigest()[:16]
 
 
-CASES = {  # case -> (run_platform arguments, unused)
-    "lean_ttl60": (dict(engine="lean"), None),
-    "lean_ttl600_c4_oldest": (
-        dict(engine="lean", keep_alive=("ttl", {"seconds": 600}), concurrency=4, routing="oldest"),
-        None,
-    ),  # fmt: skip
-    "simpy_static_pools": (dict(pool=("static", {"reserved": 2})), None),
-    "simpy_hybrid_prewarm": (dict(keep_alive=("hybrid_histogram", {}), prewarm="histogram"), None),
-    "simpy_faascache": (dict(keep_alive=("faascache", {"memory_budget_gb": 1})), None),
+CASES = {  # case -> run_platform's arguments
+    "lean_ttl60": dict(engine="lean"),
+    "lean_ttl600_c4_oldest": dict(
+        engine="lean", keep_alive=("ttl", {"seconds": 600}), concurrency=4, routing="oldest"
+    ),
+    "simpy_static_pools": dict(pool=("static", {"reserved": 2})),
+    "simpy_hybrid_prewarm": dict(keep_alive=("hybrid_histogram", {}), prewarm="histogram"),
+    "simpy_faascache": dict(keep_alive=("faascache", {"memory_budget_gb": 1})),
 }
 
 PINNED = {
@@ -56,7 +55,7 @@ SINGLE_FUNCTION = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_pods_are_pinned(case):
-    kwargs, _ = CASES[case]
+    kwargs = CASES[case]
     m = run_platform(RandomRequests(functions=120, requests=20_000, hours=6.0, seed=1), **kwargs)
     pods = m.records.frame()
     got = (len(pods), digest(pods))
