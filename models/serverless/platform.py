@@ -58,7 +58,7 @@ from sim.recorder import summarize
 from sim.registry import model
 from sim.rng import RandomStreams
 
-from .coldstart import POOL, SCRATCH, ColdStartModel
+from .coldstart import POOL, SCRATCH, ColdStartModel, NormalBlock
 from .functions import FunctionCatalog, stable_hash
 from .lifecycle import FunctionPods, Pod
 from .policies import KEEP_ALIVE, POOL_SIZING, PREWARM, REGION_ROUTING
@@ -126,7 +126,7 @@ class Platform(Model):
         self._idle_heaps: list[list] = []
         self._schedulers: dict[tuple[int, int], list[float]] = {}
         self._fps: dict[int, FunctionPods] = {}
-        self._rngs: dict[int, np.random.Generator] = {}
+        self._rngs: dict[int, NormalBlock] = {}
         self._traits: dict[int, object] = {}
         self._streams = RandomStreams(p.function_seed if p.function_seed is not None else self.context.seed)
         self._keep_shard: list[bool] = []
@@ -384,8 +384,9 @@ class Platform(Model):
         rng = self._rngs.get(key)
         if rng is None:
             info = self.catalog[f]
-            rng = self._rngs[key] = self._streams.get(f"{self._region_names[ri]}/{info.key}")
-            self._traits[key] = self._models[ri].traits(rng, info)
+            stream = self._streams.get(f"{self._region_names[ri]}/{info.key}")
+            self._traits[key] = self._models[ri].traits(stream, info)
+            rng = self._rngs[key] = NormalBlock(stream)
         return rng, self._traits[key]
 
     def _cold(self, fp, f, ri, cluster, t, req, prewarmed, keep_s=INF) -> Pod:
