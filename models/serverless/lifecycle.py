@@ -199,11 +199,36 @@ class FunctionPods:
         """Process every pending event with time <= ``now``, in time order."""
         events = self.events
         pop = heapq.heappop
-        end = self._end
         while events and events[0][0] <= now:
             t, kind, _seq, pod, a, b = pop(events)
-            if kind == END:
-                end(pod, t, a, b)
+            if kind == END:  # a request ends (inlined: the hot path of every replay)
+                if self.on_request_end is not None:
+                    self.on_request_end(pod, a, t, b)
+                n = pod.in_flight
+                pod.in_flight = n - 1
+                pod.last_end_s = t
+                left = self.in_flight - 1
+                self.in_flight = left
+                if left == 0:
+                    self.last_end_s = t
+                if n >= self.concurrency and pod.deleted_s != pod.deleted_s:  # alive
+                    insort(self.open, (pod.index, pod))
+                if n == 1:  # the pod goes idle
+                    since = pod.busy_since
+                    ready = pod.ready_s
+                    pod.busy_s += t - (since if since > ready else ready)
+                    keep_s = self.fixed_keep
+                    if keep_s is not None:
+                        prewarm_s = None
+                    else:
+                        keep_s, prewarm_s = self.keep_alive(self, pod, t)
+                    if prewarm_s is None and 0.0 < keep_s < INF:
+                        pod.expires_s = e = t + keep_s
+                        if e < pod.exp_entry:
+                            pod.exp_entry = e
+                            heapq.heappush(events, (e, EXPIRE, self.seq(), pod, None, None))
+                    else:
+                        self._idle(pod, t, keep_s, prewarm_s)
             elif kind == EXPIRE:
                 # one pending entry per idle pod at its expiry; later copies are stale
                 if t == pod.exp_entry:
@@ -304,34 +329,6 @@ class FunctionPods:
         start = now if now >= ready else ready
         heapq.heappush(self.events, (start + exec_s, END, self.seq(), pod, start, tag))
         return start
-
-    def _end(self, pod: Pod, t: float, start: float, tag: Any) -> None:
-        if self.on_request_end is not None:
-            self.on_request_end(pod, start, t, tag)
-        n = pod.in_flight
-        pod.in_flight = n - 1
-        pod.last_end_s = t
-        self.in_flight -= 1
-        if self.in_flight == 0:
-            self.last_end_s = t
-        if n >= self.concurrency and pod.deleted_s != pod.deleted_s:
-            insort(self.open, (pod.index, pod))
-        if n == 1:
-            since = pod.busy_since
-            ready = pod.ready_s
-            pod.busy_s += t - (since if since > ready else ready)
-            keep_s = self.fixed_keep
-            if keep_s is not None:
-                prewarm_s = None
-            else:
-                keep_s, prewarm_s = self.keep_alive(self, pod, t)
-            if prewarm_s is None and 0.0 < keep_s < INF:
-                pod.expires_s = e = t + keep_s
-                if e < pod.exp_entry:
-                    pod.exp_entry = e
-                    heapq.heappush(self.events, (e, EXPIRE, self.seq(), pod, None, None))
-            else:
-                self._idle(pod, t, keep_s, prewarm_s)
 
     def _idle(self, pod: Pod, t: float, keep_s: float, prewarm_s: float | None) -> None:
         if prewarm_s is None:

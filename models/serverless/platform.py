@@ -275,9 +275,10 @@ class Platform(Model):
             keep.append(ok)
         return keep[f]
 
-    def _batches(self):
-        """The workload's batches as lists (func, exec_s, cluster, time), filtered to this
-        run's regions and shard, at most ``max_requests`` requests."""
+    def _batches(self, as_lists: bool = True):
+        """The workload's batches as (time, func, exec_s, cluster) lists (numpy arrays
+        when not ``as_lists``), filtered to this run's regions and shard, at most
+        ``max_requests`` requests."""
         left = self.params.max_requests
         for batch in self.workload.batches():
             if left <= 0:
@@ -304,7 +305,11 @@ class Platform(Model):
             if times.size > left:
                 times, execs, clusters, funcs = times[:left], execs[:left], clusters[:left], funcs[:left]
             left -= times.size
-            yield times.tolist(), funcs.tolist(), execs.tolist(), clusters.astype(np.int64).tolist()
+            clusters = clusters.astype(np.int64)
+            if as_lists:
+                yield times.tolist(), funcs.tolist(), execs.tolist(), clusters.tolist()
+            else:
+                yield times, funcs, execs, clusters
 
     def _meta(self, f: int) -> tuple[int, int]:
         """(region index, home cluster) of function ``f``, cached."""
@@ -315,7 +320,7 @@ class Platform(Model):
             meta.append((self._region(info.region), home))
         return meta[f]
 
-    def _request(self, f: int, t: float, exec_s: float, cluster: int) -> None:
+    def _request(self, f: int, t: float, exec_s: float, cluster: int, counted: bool = False) -> None:
         try:
             ri, home = self._fmeta[f]
         except IndexError:
@@ -324,7 +329,8 @@ class Platform(Model):
             cluster = home
         req = self.n_requests
         self.n_requests = req + 1
-        self._region_requests[ri] += 1
+        if not counted:  # the lean loop counts requests per region by batch
+            self._region_requests[ri] += 1
         self._last_arrival = t
         fp = self._fps.get((f * 16 + ri) * 64 + cluster)
         if fp is None:
@@ -512,34 +518,46 @@ class Platform(Model):
             call_later(self.env, self._sizing.interval_s, self._retarget)
 
     # -- the lean engine --------------------------------------------------------------------
+    def _lean_batches(self):
+        """The workload's batches for the lean loop: (times, pod-group keys, exec times)
+        as lists, and the requests per region index. A key ``(f * 16 + region) * 64 +
+        cluster`` names a function's pods in a cluster (the trace's cluster, else the
+        function's home); it is computed per batch with numpy, not per request."""
+        ri_of = home_of = np.zeros(0, np.int64)
+        for times, funcs, execs, clusters in self._batches(as_lists=False):
+            top = int(funcs.max())
+            if top >= ri_of.size:
+                self._meta(top)  # registers regions in function order, as per request
+                meta = np.asarray(self._fmeta, dtype=np.int64).reshape(-1, 2)
+                ri_of, home_of = meta[:, 0].copy(), meta[:, 1].copy()
+            ri = ri_of[funcs]
+            bad = (clusters <= 0) | (clusters > self._clusters)
+            cl = np.where(bad, home_of[funcs], clusters)
+            keys = (funcs * 16 + ri) * 64 + cl
+            yield times.tolist(), keys.tolist(), execs.tolist(), np.bincount(ri, minlength=16)
+
     def _run_lean(self, _ev) -> None:
         """The lean replay loop: :meth:`_request`'s warm path inlined (one call into the
         function's pods per request); cold starts and the rest go through the methods."""
-        fmeta, fps, clusters_n = self._fmeta, self._fps, self._clusters
+        fps = self._fps
         waits = self._waits
         region_requests = self._region_requests
-        recording = self._recording
-        cross = self._rr.cross
+        slow = self._recording or self._rr.cross
         n = self.n_requests
         t = self._last_arrival
-        for times, funcs, execs, clusters in self._batches():
-            for t, f, e, c in zip(times, funcs, execs, clusters, strict=True):
-                try:
-                    ri, home = fmeta[f]
-                except IndexError:
-                    ri, home = self._meta(f)
-                if c <= 0 or c > clusters_n:
-                    c = home
-                fp = fps.get((f * 16 + ri) * 64 + c)
-                if fp is None or recording or cross:
+        for times, keys, execs, per_region in self._lean_batches():
+            for r, count in enumerate(per_region.tolist()):
+                region_requests[r] += count
+            for t, k, e in zip(times, keys, execs, strict=False):  # equal lengths by construction
+                fp = fps.get(k)
+                if fp is None or slow:
                     self.n_requests = n
-                    self._request(f, t, e, c)
+                    self._request(k >> 10, t, e, k & 63, counted=True)
                     n = self.n_requests
                     continue
-                region_requests[ri] += 1
                 start = fp.request(t, e, t)
                 if start < 0.0:  # no free pod: a cold start
-                    pod = self._cold(fp, f, ri, c, t, n, prewarmed=False)
+                    pod = self._cold(fp, k >> 10, (k >> 6) & 15, k & 63, t, n, prewarmed=False)
                     start = fp.assign(pod, t, e, t)
                 if start > t:
                     waits.append(start - t)
