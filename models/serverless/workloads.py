@@ -17,7 +17,10 @@ Every workload here yields :class:`~sim.workload.Arrivals` batches with the colu
 ``serverless.huawei_minutes``
     The release's per-minute ``requests`` counts (31 days in the real release), placed in
     their minutes by :mod:`.placement`; execution times from ``runtimeCost_avg`` (and
-    ``runtimeCost_std``) where present, else the region's calibrated median.
+    ``runtimeCost_std``) where present, else the region's calibrated median. A small
+    replay (at most ``CACHE_MAX_REQUESTS`` requests) is kept in memory for the next run
+    of the same process with the same parameters and unchanged files (a sweep's policies
+    replay the same requests); a larger one streams every time.
 ``serverless.azure2019``
     Azure Functions 2019: per-minute invocation counts per function, placed like the
     Huawei minutes; execution times from the duration percentiles (the median of the
@@ -29,6 +32,9 @@ Every workload here yields :class:`~sim.workload.Arrivals` batches with the colu
 
 from __future__ import annotations
 
+import json
+import os
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import numpy as np
@@ -228,6 +234,13 @@ class HuaweiRequests(Workload):
         return ids[inverse]
 
 
+#: Replays of per-minute tables kept for later runs in the same process (a sweep runs the
+#: same replay under each policy): at most CACHE_ENTRIES of at most CACHE_MAX_REQUESTS.
+CACHE_MAX_REQUESTS = 1_000_000
+CACHE_ENTRIES = 3
+_MINUTES_CACHE: OrderedDict[str, tuple] = OrderedDict()
+
+
 @workload("serverless.huawei_minutes", "replay the Huawei release's per-minute request counts")
 class HuaweiMinutes(Workload):
     columns = COLUMNS
@@ -243,12 +256,32 @@ class HuaweiMinutes(Workload):
 
         self.stats = ReadStats()
         self._catalog: FunctionCatalog | None = None
+        self._cache_key: str | None = None
+        self._cached: list[Arrivals] | None = None
 
     @property
     def catalog(self) -> FunctionCatalog:
         if self._catalog is None:
             self._setup()
+            hit = _MINUTES_CACHE.get(self._cache_key)
+            if hit is not None:  # the same replay as an earlier run: its functions too
+                _MINUTES_CACHE.move_to_end(self._cache_key)
+                self._catalog, self.by_region, self._cached, stats = hit
+                self.stats.__dict__.update(stats, examples=list(stats["examples"]))
         return self._catalog
+
+    def _signature(self) -> str:
+        """The cache key: parameters, root and the size and time of every file used."""
+        p = self.params
+        files = []
+        for r in self.regions:
+            for name in ("requests", "runtimeCost_avg", "runtimeCost_std"):
+                files += self.rel.quantile_files(r, name, _days(p))
+            rt = self.rel.runtime_trigger_path(r)
+            if rt is not None:
+                files.append(rt)
+        stamp = [(str(f), os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in files]
+        return json.dumps([str(self.rel.root), p.model_dump(mode="json"), self.regions, stamp])
 
     def _setup(self):
         from .functions import FunctionInfo, home_cluster, stable_hash
@@ -294,6 +327,7 @@ class HuaweiMinutes(Workload):
                 "ids": np.array(ids, dtype=np.int64), "hashes": np.array(hashes, dtype=np.uint64),
                 "classes": np.array(classes), "default_mean": np.array(median) * np.exp(p.exec_sigma**2 / 2),
             }  # fmt: skip
+        self._cache_key = self._signature()
 
     def _region_minutes(self, r: str):
         """(minute, counts, exec mean, exec sigma) per minute of region ``r``."""
@@ -351,9 +385,30 @@ class HuaweiMinutes(Workload):
         return None
 
     def batches(self) -> Iterator[Arrivals]:
+        self.catalog  # noqa: B018
+        if self._cached is not None:
+            yield from self._cached
+            return
+        kept: list[Arrivals] | None = []
+        size = 0
+        for batch in self._batches():
+            if kept is not None:
+                size += len(batch)
+                if size <= CACHE_MAX_REQUESTS:
+                    for arr in (batch.time_s, *batch.columns.values()):
+                        arr.flags.writeable = False  # shared with later runs: read-only
+                    kept.append(batch)
+                else:
+                    kept = None
+            yield batch
+        if kept is not None:
+            _MINUTES_CACHE[self._cache_key] = (self._catalog, self.by_region, kept, dict(self.stats.__dict__))
+            while len(_MINUTES_CACHE) > CACHE_ENTRIES:
+                _MINUTES_CACHE.popitem(last=False)
+
+    def _batches(self) -> Iterator[Arrivals]:
         from .placement import expand_minute
 
-        self.catalog  # noqa: B018
         p = self.params
         start, end = _window(p) if (p.start_day is not None or p.hours) else (-1.0, float("inf"))
         streams = {r: self._region_minutes(r) for r in self.regions}

@@ -3,7 +3,11 @@ schema samples), Azure 2019 per-minute counts and Azure 2021 invocations."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 from serverless_helpers import run_platform
 from sim_models.serverless.workloads import Azure2019, Azure2021, HuaweiMinutes, HuaweiRequests
@@ -77,3 +81,39 @@ def test_azure_2021_through_the_platform(tmp_path):
     assert 21 <= s["cold_starts"] < 500
     with pytest.raises(Exception, match="Azure 2021 trace not found"):
         run_platform(_bound(Azure2021(Azure2021.Params(path=str(tmp_path / "none.txt")))))
+
+
+def test_minutes_replay_cache_gives_the_same_runs(tmp_path):
+    """A second run of the same per-minute replay comes from memory and gives the same
+    pods; a change of parameters or of a file is a different replay."""
+    import shutil
+
+    from sim_models.serverless import workloads
+
+    src = Path(__file__).resolve().parents[2] / "traces" / "huawei-sample"
+    folder = tmp_path / "sample"
+    for sub in ("quantiles/R5", "runtime_triggerType/R5"):
+        shutil.copytree(src / sub, folder / sub)
+    workloads._MINUTES_CACHE.clear()
+    params = HuaweiMinutes.Params(
+        path=str(folder), regions=["R5"], start_day=0, start_hour=10, hours=0.5
+    )
+
+    def run(p):
+        wl = _bound(HuaweiMinutes(p))
+        m = run_platform(wl, engine="lean")
+        return wl, m.records.frame(), m.summary()["requests"]
+
+    first, pods1, n1 = run(params)
+    assert first._cached is None and len(workloads._MINUTES_CACHE) == 1
+    again, pods2, n2 = run(params)
+    assert again._cached is not None  # from memory
+    assert n1 == n2 > 0
+    pd.testing.assert_frame_equal(pods1, pods2)
+    other, _, n3 = run(params.model_copy(update={"hours": 0.25}))
+    assert other._cached is None and 0 < n3 < n1
+    table = next((folder / "quantiles" / "R5" / "requests").iterdir())
+    os.utime(table, ns=(1, 1))  # the file changed: read again
+    changed, _, _ = run(params)
+    assert changed._cached is None
+    workloads._MINUTES_CACHE.clear()
