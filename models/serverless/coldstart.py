@@ -70,7 +70,8 @@ class NormalBlock:
 class ColdStartModel:
     """Draws cold-start components for one region's functions."""
 
-    def __init__(self, region: str, params: ColdStartParams | None = None, scale: float = 1.0):
+    def __init__(self, region: str, params: ColdStartParams | None = None, scale: float = 1.0,
+                 sigma_scale: float = 1.0):  # fmt: skip
         if params is None:
             if region not in COLD_START:
                 raise ValueError(f"no cold-start calibration for region {region!r}")
@@ -78,6 +79,7 @@ class ColdStartModel:
         self.region = region
         self.p = params
         self.scale = scale  # multiplies every part (sensitivity studies)
+        self.k = sigma_scale  # multiplies every part's log-sigma: the tails (sensitivity)
 
     def traits(self, rng: np.random.Generator, info: FunctionInfo) -> FunctionTraits:
         p = self.p
@@ -100,15 +102,16 @@ class ColdStartModel:
         a = p.alloc_pool if stage == POOL else p.alloc_search if stage == SEARCH else p.alloc_scratch
         exp = math.exp
         s = self.scale
+        k = self.k
         if traits.deps_factor > 0:
             za, zc, zd, zs = normals.take(4)
-            deps = p.deps.median * exp(p.deps.sigma * zd) * traits.deps_factor * s
+            deps = p.deps.median * exp(p.deps.sigma * k * zd) * traits.deps_factor * s
         else:
             za, zc, zs = normals.take(3)
             deps = 0.0
         return (
-            a.median * exp(a.sigma * za) * s,
-            p.code.median * exp(p.code.sigma * zc) * traits.code_factor * s,
+            a.median * exp(a.sigma * k * za) * s,
+            p.code.median * exp(p.code.sigma * k * zc) * traits.code_factor * s,
             deps,
-            p.sched.median * exp(p.sched.sigma * zs) * traits.sched_factor * s,
+            p.sched.median * exp(p.sched.sigma * k * zs) * traits.sched_factor * s,
         )

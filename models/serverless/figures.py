@@ -65,6 +65,14 @@ SENSITIVITY = {
     "workload.params.max_rate_per_s": ("cap of a function's mean rate (1/s)",
                                        ["cold_start_rate", "cold_starts"]),
     "params.concurrency": ("requests per pod", ["cold_start_rate", "wasted_gb_s"]),
+    "workload.params.timer_jitter_s": ("largest timer delay in its minute (s)",
+                                       ["cold_start_rate", "utility_ratio.median",
+                                        "utility_ratio.frac_below_1"]),
+    "params.hourly_sigma": ("log-sigma of the hourly cold-start factor",
+                            ["fit.lognormal.mean_s", "fit.lognormal.sd_s"]),
+    "params.sigma_scale": ("multiplier of the parts' log-sigmas",
+                           ["fit.lognormal.mean_s", "fit.lognormal.sd_s", "cold_start_s.mean.R1",
+                            "cold_start_s.mean.R3", "cold_start_s.p50.R3"]),
 }  # fmt: skip
 
 

@@ -77,10 +77,14 @@ def expand_minute(
     classes: np.ndarray,
     exec_mean_s: np.ndarray,
     exec_sigma: np.ndarray,
+    timer_jitter_s: float = TIMER_JITTER_S,
+    burst_gap_s: float = BURST_GAP_S,
 ):
     """Requests of one minute starting at ``start_s``: for each function ``funcs[j]`` with
     ``counts[j] > 0``, its placement class, execution-time mean and log-sigma. Returns
-    ``(times, funcs, exec_s)`` sorted by time (ties by function then index)."""
+    ``(times, funcs, exec_s)`` sorted by time (ties by function then index).
+    ``timer_jitter_s`` and ``burst_gap_s`` replace the module's assumptions (sensitivity
+    studies)."""
     counts = np.asarray(counts, dtype=np.int64)
     nz = counts > 0
     if not nz.any():
@@ -99,11 +103,11 @@ def expand_minute(
     offset = 60.0 * u  # uniform
     timer = cls == TIMER
     if timer.any():
-        offset[timer] = (k[timer] * 60.0 / c[timer]) + TIMER_JITTER_S * u[timer]
+        offset[timer] = (k[timer] * 60.0 / c[timer]) + timer_jitter_s * u[timer]
     burst = cls == BURST
     if burst.any():
         start = 60.0 * uniforms(seed, gkeys[burst], m[burst], np.zeros(int(burst.sum()), np.int64), 2)
-        gaps = -BURST_GAP_S * np.log(u[burst])
+        gaps = -burst_gap_s * np.log(u[burst])
         gaps[k[burst] == 0] = 0.0
         csum = np.cumsum(gaps)
         g_first = first[group[burst]]

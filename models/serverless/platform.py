@@ -38,6 +38,14 @@ Randomness
     Cold-start components come from one stream per function, seeded by
     ``function_seed`` (or the run's seed), so a function's cold starts are the same in any
     shard.
+
+Stationarity
+    By default the parts' distributions do not change over time [A]. The paper's hourly
+    means swing by a factor of 2-3 over its 31 days (Fig 11; Region 1 peaks near 7 s
+    against ~3 s on average, Abstract), which widens the pooled distribution of §4.1.
+    ``hourly_sigma`` > 0 multiplies every part of the cold starts of one region and hour
+    by a common lognormal factor of mean 1 (a sensitivity study of that assumption:
+    ``experiments/coldstart/stationarity.yaml``).
 """
 
 from __future__ import annotations
@@ -79,7 +87,7 @@ class Platform(Model):
     workload_required = True
 
     class Params(Params):
-        engine: Literal["simpy", "lean"] = Field("simpy", description="simpy, or the lean replay path")  # fmt: skip
+        engine: Literal["simpy", "lean", "auto"] = Field("simpy", description="simpy, the lean replay path, or auto (lean when the policies allow it)")  # fmt: skip
         concurrency: int = Field(1, ge=1, le=10_000, description="requests one pod runs at once")
         routing: Literal["newest", "oldest", "random"] = Field("newest", description="which free pod a request takes")  # fmt: skip
         clusters: int = Field(4, ge=1, le=63, description="clusters per region (§2.1: 4)")
@@ -93,6 +101,8 @@ class Platform(Model):
         max_requests: int = Field(10**9, ge=1, le=10**10, description="stop after this many requests")  # fmt: skip
         cold_start_scale: float = Field(1.0, gt=0, le=100, description="multiplies every cold-start part (sensitivity)")  # fmt: skip
         keepalive_reference_s: float = Field(60.0, ge=0, le=1e6, description="keep-alive in the utility ratio (§4.5: 60 s)")  # fmt: skip
+        sigma_scale: float = Field(1.0, gt=0, le=5, description="multiplies the log-sigma of every cold-start part (tail sensitivity) [A]")  # fmt: skip
+        hourly_sigma: float = Field(0.0, ge=0, le=3, description="log-sigma of a factor per region and hour on every cold-start part, mean 1 (0: stationary parts) [A]")  # fmt: skip
 
         @model_validator(mode="after")
         def _shard_in_range(self):
@@ -108,7 +118,7 @@ class Platform(Model):
         pw = self.policies["prewarm"]
         sizing = self.policies["pool_sizing"]
         rr = self.policies["region_routing"]
-        self._check_engine(ka, sizing, rr)
+        self._engine = self._check_engine(ka, sizing, rr)
         catalog = getattr(self.workload, "catalog", None)
         if not isinstance(catalog, FunctionCatalog):
             raise ConfigError(
@@ -130,6 +140,8 @@ class Platform(Model):
         self._traits: dict[int, object] = {}
         self._streams = RandomStreams(p.function_seed if p.function_seed is not None else self.context.seed)
         self._keep_shard: list[bool] = []
+        self._hourly = p.hourly_sigma > 0.0
+        self._hour_factors: dict[tuple[int, int], float] = {}
         self._filtering = bool(p.regions) or p.shards > 1
         self.records = PodRecords(self.scope)
         self.requests_table = None
@@ -150,7 +162,9 @@ class Platform(Model):
         self._ka_observes = ka.observes_arrivals or pw.observes_arrivals
         self._prewarm_active = pw.name != "none"
         self._recording = p.record_requests
-        self._simpy = p.engine == "simpy"
+        self._simpy = self._engine == "simpy"
+        # finite pools under the lean engine: refills run when the next cold start needs them
+        self._lazy = LazyTimers() if not self._simpy and not sizing.unlimited else None
         self._clusters = p.clusters
         self._fmeta: list[tuple[int, int]] = []
         self._cross = rr.cross
@@ -158,11 +172,11 @@ class Platform(Model):
         # on the platform at its own time: a pre-warm takes a pool pod, an idle pod enters
         # the eviction order of a memory budget. Otherwise settling at the function's next
         # request gives the same pods (the lean engine's argument), with fewer events.
-        self._wakes = self._faascache or self._prewarm_active or ka.name in ("hybrid_histogram", "timer_aware")
+        self._wakes = self._wakes_needed(ka)
         # a fixed TTL with no pre-warm and no eviction: pods need not ask the policy
         self._fixed_keep = (ka.params.seconds if ka.name == "ttl" and not self._prewarm_active
                             else None)  # fmt: skip
-        if p.engine == "lean":
+        if not self._simpy:
             call_later(sim.env, 0.0, self._run_lean)
         else:
             self._feed = self._batches()
@@ -174,7 +188,8 @@ class Platform(Model):
             if sizing.interval_s:
                 call_later(sim.env, sizing.interval_s, self._retarget)
 
-    def _check_engine(self, ka, sizing, rr) -> None:
+    def _check_engine(self, ka, sizing, rr) -> str:
+        """The engine this run uses (``auto`` resolved); refuse what cannot run."""
         p = self.params
         if p.shards > 1 and getattr(ka, "couples_functions", False):
             raise ConfigError(f"keep-alive policy {ka.name!r} couples functions through a shared "
@@ -187,20 +202,33 @@ class Platform(Model):
         if p.shards > 1 and p.scheduler_slots:
             raise ConfigError("a queueing scheduler couples functions: sharding by function "
                               "needs params.scheduler_slots: 0", where="params.shards")  # fmt: skip
-        if p.engine != "lean":
-            return
         problems = []
-        if not sizing.unlimited:
-            problems.append("policies.pool_sizing: unlimited")
+        if not sizing.unlimited and sizing.interval_s:
+            problems.append("policies.pool_sizing: unlimited or static")
+        if not sizing.unlimited and self._wakes_needed(ka):
+            problems.append("with finite pools, policies that do not act at their own times "
+                            "(ttl keep-alive, no pre-warm)")
         if p.scheduler_slots:
             problems.append("params.scheduler_slots: 0")
         if getattr(ka, "couples_functions", False):
             problems.append(f"a keep-alive policy that does not couple functions (not {ka.name})")
         if rr.cross:
             problems.append("policies.region_routing: home")
+        if p.engine == "auto":
+            return "simpy" if problems else "lean"
+        if p.engine == "simpy":
+            return "simpy"
         if problems:
             raise ConfigError("the lean engine replays independent functions; it needs "
                               + "; ".join(problems), where="params.engine")  # fmt: skip
+        return "lean"
+
+    def _wakes_needed(self, ka) -> bool:
+        """Whether pods act on the platform at their own times (a pre-warm takes a pool
+        pod; an idle pod enters the eviction order of a memory budget), so that the
+        lean engine's settling at the next request would differ (see ``_wakes``)."""
+        return (getattr(ka, "couples_functions", False) or self.policies["prewarm"].name != "none"
+                or ka.name in ("hybrid_histogram", "timer_aware"))  # fmt: skip
 
     def _region(self, name: str) -> int:
         ri = self._region_index.get(name)
@@ -210,13 +238,17 @@ class Platform(Model):
                 raise DataError("at most 16 regions in one run", where="workload")
             self._region_names.append(name)
             try:
-                self._models.append(ColdStartModel(name, scale=self.params.cold_start_scale))
+                model = ColdStartModel(name, scale=self.params.cold_start_scale,
+                                       sigma_scale=self.params.sigma_scale)  # fmt: skip
             except ValueError:
                 # regions without a calibration (an Azure trace, say) get Region 2's parts
-                self._models.append(ColdStartModel("R2", scale=self.params.cold_start_scale))
-            if self.params.engine == "simpy" and not self._sizing.unlimited:
+                model = ColdStartModel("R2", scale=self.params.cold_start_scale,
+                                       sigma_scale=self.params.sigma_scale)  # fmt: skip
+            self._models.append(model)
+            if not self._sizing.unlimited:
+                later = self._later if self._simpy else self._lazy.schedule
                 self._pools.append(RegionPools(self.params.clusters, self._sizing,
-                                               self._sizing.refill_s, self._later))  # fmt: skip
+                                               self._sizing.refill_s, later))  # fmt: skip
             else:
                 self._pools.append(None)
             self._memory_mb.append(0.0)
@@ -403,9 +435,14 @@ class Platform(Model):
         elif pools is None:
             stage = POOL
         else:
+            if self._lazy is not None:
+                self._lazy.run_until(t)
             stage = pools.take(cluster, info.pool, t)
         rng, traits = self._function_rng(f, ri)
         a, c, d, s = self._models[ri].draw(rng, traits, stage)
+        if self._hourly:
+            h = self._hour_factor(ri, t)
+            a, c, d, s = a * h, c * h, d * h, s * h
         if self._faascache:
             self._make_room(ri, info.memory_mb, t)
         pod = Pod(self._pod_count, f, t, float(info.memory_mb), cluster, prewarmed)
@@ -426,6 +463,18 @@ class Platform(Model):
         else:
             call_later(self.env, pre, self._scheduler_entry, (pod, fp, s))
         return pod
+
+    def _hour_factor(self, ri: int, t: float) -> float:
+        """The cold-start factor of region ``ri`` in the hour of ``t``: lognormal with
+        log-sigma ``hourly_sigma`` and mean 1, from a stream per region and hour (the same
+        in every shard)."""
+        key = (ri, int(t // 3600.0))
+        f = self._hour_factors.get(key)
+        if f is None:
+            sigma = self.params.hourly_sigma
+            z = self._streams.get(f"hourly/{self._region_names[ri]}/{key[1]}").standard_normal()
+            f = self._hour_factors[key] = math.exp(sigma * z - 0.5 * sigma * sigma)
+        return f
 
     def _scheduler_entry(self, ev) -> None:
         pod, fp, service = ev.value
@@ -631,4 +680,31 @@ def wait_summary(waits: list[float], n: int) -> dict[str, float]:
     return out
 
 
-__all__ = ["Platform", "summarize", "wait_summary"]
+
+
+class LazyTimers:
+    """Timers for the lean engine: callbacks run in time order when the replay reaches
+    their time (:meth:`run_until`), not as simulation events. The pools' refills use them:
+    a refill due at or before a cold start's time is applied before that cold start takes
+    a pod, as the SimPy engine's events would (the engines agree: tests)."""
+
+    __slots__ = ("now", "heap", "seq")
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.heap: list[tuple[float, int, object]] = []
+        self.seq = 0
+
+    def schedule(self, delay: float, fn) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (self.now + delay, self.seq, fn))
+
+    def run_until(self, t: float) -> None:
+        heap = self.heap
+        while heap and heap[0][0] <= t:
+            self.now, _, fn = heapq.heappop(heap)
+            fn()
+        self.now = t
+
+
+__all__ = ["LazyTimers", "Platform", "summarize", "wait_summary"]

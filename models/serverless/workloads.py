@@ -249,6 +249,8 @@ class HuaweiMinutes(Workload):
         exec_sigma: float = Field(1.0, ge=0, le=5, description="log-sigma of execution times when no runtimeCost_std is given [A]")  # fmt: skip
         seed: int = Field(1, ge=0, le=2**63 - 1, description="seed of the placement in minutes")
         max_requests_per_minute: int = Field(100_000, ge=1, le=10**8, description="cap per function-minute (memory guard)")  # fmt: skip
+        timer_jitter_s: float = Field(0.5, ge=0, le=30, description="largest delay of a timer firing after its minute starts (s) [A]")  # fmt: skip
+        burst_gap_s: float = Field(0.05, gt=0, le=60, description="mean gap between the requests of a burst (s) [A]")  # fmt: skip
 
     def __init__(self, params=None):
         super().__init__(params)
@@ -425,7 +427,8 @@ class HuaweiMinutes(Workload):
                     _, counts, mean, sigma = h
                     minute = int(round(t / 60.0))
                     tt, ff, ee = expand_minute(p.seed, minute, t, counts, info["ids"], info["hashes"],
-                                               info["classes"], mean, sigma)  # fmt: skip
+                                               info["classes"], mean, sigma, p.timer_jitter_s,
+                                               p.burst_gap_s)  # fmt: skip
                     times.append(tt)
                     funcs.append(ff)
                     execs.append(ee)

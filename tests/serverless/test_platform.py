@@ -29,6 +29,28 @@ def test_lean_replay_gives_the_same_pods_as_the_simpy_platform(keep):
         assert sa[key] == pytest.approx(sb[key], rel=1e-12), key
 
 
+@pytest.mark.parametrize("reserved", [1, 4])
+def test_lean_replay_with_static_pools_gives_the_same_pods(reserved):
+    """Finite pools couple functions; the lean engine applies their refills in time order
+    before each cold start, which gives the SimPy engine's pods, stages included."""
+    pool = ("static", {"reserved": reserved})
+    simpy = run_platform(RandomRequests(requests=15_000), "simpy", pool=pool)
+    lean = run_platform(RandomRequests(requests=15_000), "lean", pool=pool)
+    a, b = pods_by_function(simpy), pods_by_function(lean)
+    assert (a["stage"] != POOL).sum() > 50  # the pools ran out now and then
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_auto_engine_is_lean_only_where_that_gives_the_same_pods():
+    from sim_models.serverless.platform import LazyTimers  # noqa: F401 (public)
+
+    ttl = run_platform(RandomRequests(requests=500), "auto", pool=("static", {}))
+    assert not ttl._simpy and ttl._lazy is not None
+    for kwargs in ({"keep_alive": ("faascache", {})}, {"pool": ("static", {}), "prewarm": "histogram"},
+                   {"pool": ("predictive", {})}, {"scheduler_slots": 2}):  # fmt: skip
+        assert run_platform(RandomRequests(requests=500), "auto", **kwargs)._simpy, kwargs
+
+
 def test_sharding_by_function_is_identical_to_one_run():
     full = run_platform(RandomRequests(), "lean")
     parts = [run_platform(RandomRequests(), "lean", shard=k, shards=3) for k in range(3)]
@@ -124,8 +146,10 @@ def test_cross_region_routing_uses_a_warm_remote_pod():
 
 def test_invalid_engine_and_shard_combinations_name_the_key():
     with pytest.raises(ConfigError, match="lean engine") as exc:
-        run_platform(RandomRequests(requests=100), "lean", pool=("static", {}))
+        run_platform(RandomRequests(requests=100), "lean", pool=("predictive", {}))
     assert exc.value.where == "params.engine"
+    with pytest.raises(ConfigError, match="act at their own times"):
+        run_platform(RandomRequests(requests=100), "lean", pool=("static", {}), prewarm="histogram")
     with pytest.raises(ConfigError, match="cannot be sharded"):
         run_platform(RandomRequests(requests=100), keep_alive=("faascache", {}), shards=2)
     with pytest.raises(ConfigError, match="pool_sizing: unlimited"):
