@@ -116,3 +116,27 @@ def test_placement_rules():
     alone = expand_minute(7, 100, 6000.0, np.array([0, 0, 20]), funcs, keys, classes,
                           np.full(3, 0.1), np.full(3, 0.5))  # fmt: skip
     np.testing.assert_array_equal(np.sort(alone[0]), burst)
+
+
+def test_daily_cycle_weekend_and_holiday():
+    """Demand follows the day: a peak near the region's peak hour and a trough 12 h away,
+    weekends at 1/1.3 of weekdays (§3.3), the holiday down in R2 (Fig 7); timers keep
+    firing whatever the day."""
+    from sim_models.serverless.generator import HOLIDAY_FACTOR, WEEKEND_FACTOR
+
+    pop = make_population("R2", np.random.default_rng(3), 2000)
+    poisson = pop.rate > 0
+
+    def day_total(day):
+        counts = pop.minute_counts(np.random.default_rng(day), day * 1440, 1440)
+        return counts[:, poisson].sum(), counts, counts[:, pop.period_min > 0].sum()
+
+    monday, counts, timers_mon = day_total(0)
+    saturday, _, timers_sat = day_total(5)
+    holiday, _, _ = day_total(15)  # a Tuesday in the holiday
+    assert saturday / monday == pytest.approx(WEEKEND_FACTOR, rel=0.05)
+    assert holiday / monday == pytest.approx(HOLIDAY_FACTOR["R2"], rel=0.05)
+    assert timers_sat == pytest.approx(timers_mon, rel=0.02)
+    hourly = counts[:, poisson].reshape(24, 60, -1).sum(axis=(1, 2))
+    peak, trough = int(round(pop.peak_hour)) % 24, int(round(pop.peak_hour + 12)) % 24
+    assert hourly[peak] > 1.2 * hourly[trough]
