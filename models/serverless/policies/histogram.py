@@ -14,6 +14,8 @@ the bins beyond the walk to the percentiles.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
 
 
 class IdleHistogram:
@@ -58,14 +60,8 @@ class IdleHistogram:
         n = self.inside
         lo_target = low / 100.0 * n
         hi_target = high / 100.0 * n
-        acc = 0
-        lo = hi = self.bins - 1
-        found_lo = False
-        for b, c in enumerate(self.counts):
-            acc += c
-            if not found_lo and acc > lo_target:
-                lo, found_lo = b, True
-            if acc >= hi_target:
-                hi = b
-                break
-        return lo, hi
+        acc = list(accumulate(self.counts))
+        last = self.bins - 1
+        hi = min(bisect_left(acc, hi_target), last)  # first bin reaching the high target
+        lo = bisect_right(acc, lo_target)  # first bin passing the low target
+        return (lo if lo <= hi else last), hi
