@@ -48,6 +48,7 @@ def add_parser(subparsers) -> None:
     s.add_argument("--regions", default=None, help="comma list of regions (default: all found)")
     s.add_argument("--lenient", action="store_true", help="skip and count bad rows instead of failing")
     s.add_argument("--keepalive-s", type=float, default=cal.KEEPALIVE_S, help="keep-alive assumed for pod deletion (default 60)")  # fmt: skip
+    s.add_argument("--no-figures", action="store_true", help="write stats.json only")
     s.add_argument("--max-rows", type=int, default=2_000_000, help="cold starts kept per region for distributions (default 2e6)")  # fmt: skip
     s.set_defaults(func=cmd_stats)
 
@@ -114,7 +115,8 @@ def cmd_stats(args) -> int:
     out = Path(args.out or Path("results") / "trace-stats")
     report = trace_stats(args.folder, out, regions=regions, lenient=args.lenient,
                          keepalive_s=args.keepalive_s, max_rows=args.max_rows,
-                         progress=lambda m: print(m, file=sys.stderr))  # fmt: skip
+                         progress=lambda m: print(m, file=sys.stderr),
+                         figures=not args.no_figures)  # fmt: skip
     for line in report.lines:
         print(line)
     return 0

@@ -14,7 +14,7 @@ from sim.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = ROOT / "experiments" / "coldstart" / "sharded_replay.yaml"
-WINDOW = ["workload.params.start_day=0", "workload.params.start_hour=6", "workload.params.hours=3"]
+WINDOW = ["workload.params.start_day=0", "workload.params.start_hour=8", "workload.params.hours=1"]
 
 
 def _one_run() -> dict[str, float]:

@@ -51,11 +51,12 @@ def test_stats_bad_row_exits_2_or_is_counted(small_trace, tmp_path, cli):
     lines[3] = lines[3].replace(",", ",x", 1)
     with gzip.open(path, "wt") as fh:
         fh.write("\n".join(lines) + "\n")
-    code, _out, err = cli("trace", "stats", folder, "--out", tmp_path / "s")
+    code, _out, err = cli("trace", "stats", folder, "--out", tmp_path / "s", "--no-figures")
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert code == 2 and len(errors) == 1 and f"{path}:4" in errors[0]
-    code, out, _ = cli("trace", "stats", folder, "--out", tmp_path / "s", "--lenient")
-    assert code == 0 and "skipped 1 bad rows" in out
+    code, out, _ = cli("trace", "stats", folder, "--out", tmp_path / "s", "--lenient", "--no-figures")
+    assert code == 0 and "skipped 1 bad rows" in out and "and 0 figures" in out
+    assert (tmp_path / "s" / "stats.json").is_file()
 
 
 @pytest.mark.parametrize(
