@@ -139,8 +139,10 @@ PAPER = register_paper(
         section=("Joosen et al., EuroSys 2025, §4.1 (fits), Figs 10-11 (per region, read off the "
                  "figures), §4.5 (utility ratio); policies: Serverless in the Wild (ATC'20), "
                  "FaasCache (ASPLOS'21)"),  # fmt: skip
-        experiments=["regions", "policies", "prewarm", "pools", "function_scale", "rate_cap",
-                     "placement", "tails", "stationarity", "single_function"],
+        # (the order lets runs with the same replay reuse it: regions, tails; policies,
+        # prewarm)
+        experiments=["regions", "tails", "policies", "prewarm", "placement", "pools",
+                     "function_scale", "rate_cap", "stationarity", "single_function"],
         claims=_claims(),
     )
 )

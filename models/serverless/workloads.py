@@ -265,11 +265,6 @@ class HuaweiMinutes(Workload):
     def catalog(self) -> FunctionCatalog:
         if self._catalog is None:
             self._setup()
-            hit = _MINUTES_CACHE.get(self._cache_key)
-            if hit is not None:  # the same replay as an earlier run: its functions too
-                _MINUTES_CACHE.move_to_end(self._cache_key)
-                self._catalog, self.by_region, self._cached, stats = hit
-                self.stats.__dict__.update(stats, examples=list(stats["examples"]))
         return self._catalog
 
     def _signature(self) -> str:
@@ -298,6 +293,13 @@ class HuaweiMinutes(Workload):
             from sim.errors import DataError
 
             raise DataError("no quantiles/<region>/requests tables", where=str(rel.root))
+        self._cache_key = self._signature()
+        hit = _MINUTES_CACHE.get(self._cache_key)
+        if hit is not None:  # the same replay as an earlier run: its functions too
+            _MINUTES_CACHE.move_to_end(self._cache_key)
+            self._catalog, self.by_region, self._cached, stats = hit
+            self.stats.__dict__.update(stats, examples=list(stats["examples"]))
+            return
         self._catalog = FunctionCatalog()
         self.by_region = {}
         for r in self.regions:
@@ -329,7 +331,6 @@ class HuaweiMinutes(Workload):
                 "ids": np.array(ids, dtype=np.int64), "hashes": np.array(hashes, dtype=np.uint64),
                 "classes": np.array(classes), "default_mean": np.array(median) * np.exp(p.exec_sigma**2 / 2),
             }  # fmt: skip
-        self._cache_key = self._signature()
 
     def _region_minutes(self, r: str):
         """(minute, counts, exec mean, exec sigma) per minute of region ``r``."""
