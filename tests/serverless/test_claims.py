@@ -57,7 +57,7 @@ def test_sensitivity_experiments_named_by_claims_are_run():
 
     paper = get_paper("coldstart")
     root = Path(__file__).resolve().parents[2] / "experiments" / "coldstart"
-    named = {"tails", "stationarity", "function_scale", "placement"}
+    named = {"tails", "stationarity", "function_scale", "placement", "concurrency"}
     sources = " ".join(c.source for c in paper.claims)
     for name in named:
         assert f"experiment {name}" in sources or f"experiments {name}" in sources, name
