@@ -38,7 +38,8 @@ Communication-aware arbitration (``mca``, Sec. 4.5)
     threshold is set
     once stage 1 has been computed, from the memory intensity the GEMM showed during
     stage 1: ``u`` = GEMM DRAM bytes served / (bandwidth x stage-1 time), threshold =
-    ``max(1, round(threshold_max x (1 - u)))`` bursts [A: the paper gives the rule's
+    ``max(1, round(threshold_max x (1 - u)))`` in the controller's units (accesses waiting
+    per channel of a banked DRAM, bursts of the single server) [A: the paper gives the rule's
     shape, dynamic and set from stage 1, not its formula or values].
 
 Units: bytes, seconds.

@@ -4,10 +4,11 @@ symmetric ring, under each configuration T3 compares.
 What it models
     One rank of ``tp`` GPUs on a ring (the paper's method: one GPU in detail, peer traffic
     injected by symmetry; Pati et al., T3, ASPLOS'24, Sec. 5.1). The rank has a GPU
-    (:class:`~sim_models.hw.gpu.GPU`, tile mode: K-step reads, per-tile stores), an HBM
-    channel with near-memory compute (:class:`~sim_models.hw.memory.ComputeEnhancedMemory`
-    behind an :class:`~sim_models.hw.arbiter.HBMArbiter` with a ``hw.arbiter`` policy) and an
-    outgoing ring link (:class:`~sim_models.hw.ring_memory.SerialLink`). The all-reduce of
+    (:class:`~sim_models.hw.gpu.GPU`, tile mode: K-step reads, per-tile stores), HBM with
+    near-memory compute (:class:`~sim_models.hw.memory.ComputeEnhancedMemory` on a banked
+    DRAM, :class:`~sim_models.hw.dram.BankedHBM`: channels, banks, row buffers, FR-FCFS; or
+    on the single bandwidth server :class:`~sim_models.hw.arbiter.HBMArbiter`; either with
+    a ``hw.arbiter`` policy) and an outgoing ring link (:class:`~sim_models.hw.ring_memory.SerialLink`). The all-reduce of
     the GEMM's ``tokens x hidden`` output is a ring reduce-scatter (RS) and a ring
     all-gather (AG). Configurations (Sec. 5.3 and 3.2):
 
@@ -43,10 +44,12 @@ What it leaves out
     data, the sub-layer's element-wise epilogue, and kernel launch overheads.
 
 Assumptions (each also in NOTES.md, with its sensitivity)
-    ``k_steps`` read phases per wave (8); DMA reads issued as soon as a tile fires (up to
-    ``dma_reads_in_flight``, 256); per-CU stream bandwidth of a collective kernel =
-    ``cu_stream_share`` x (HBM bandwidth / CUs) (2x); RS adds at the CUs' fp32 vector rate;
-    NMC update = 1.5 writes of channel time; CU-executed collectives pipeline each chunk in
+    A GEMM K loop of ``k_tile``-element steps (32) with ``prefetch_steps`` reads in flight
+    (1); DMA reads issued as soon as a tile fires (up to ``dma_reads_in_flight``, 256);
+    per-CU stream bandwidth of a collective kernel = ``cu_stream_share`` x (HBM bandwidth /
+    CUs) (2x); RS adds at the CUs' fp32 vector rate; a near-memory update holds its bank
+    ``nmc_bank_slots`` column slots per access (2; single server: 1.5 writes of channel
+    time); MCA: compute first, threshold from stage 1, 2 us starvation limit; CU-executed collectives pipeline each chunk in
     slices of ``rs_slice_bytes`` (1 MiB, NCCL's Simple-protocol slice: 2 of the 8 steps of
     its 4 MiB buffer).
 
