@@ -136,8 +136,8 @@ class Platform(Model):
         self._idle_heaps: list[list] = []
         self._schedulers: dict[tuple[int, int], list[float]] = {}
         self._fps: dict[int, FunctionPods] = {}
-        self._rngs: dict[int, NormalBlock] = {}
-        self._traits: dict[int, object] = {}
+        # per (function, region): what its cold starts need, built at its first one
+        self._cold_info: dict[int, tuple] = {}
         self._streams = RandomStreams(p.function_seed if p.function_seed is not None else self.context.seed)
         self._keep_shard: list[bool] = []
         self._hourly = p.hourly_sigma > 0.0
@@ -417,39 +417,42 @@ class Platform(Model):
         return seen if seen == seen else self.records.region_mean_cold_start(ri)
 
     # -- pods -----------------------------------------------------------------------------
-    def _function_rng(self, f: int, ri: int):
-        key = f * 16 + ri
-        rng = self._rngs.get(key)
-        if rng is None:
-            info = self.catalog[f]
-            stream = self._streams.get(f"{self._region_names[ri]}/{info.key}")
-            self._traits[key] = self._models[ri].traits(stream, info)
-            rng = self._rngs[key] = NormalBlock(stream)
-        return rng, self._traits[key]
+    def _function_cold_info(self, f: int, ri: int) -> tuple:
+        """(has a pool, pool name, memory MB, normals, traits, cold-start model) of
+        function ``f`` in region ``ri``; its random stream is created on first use."""
+        info = self.catalog[f]
+        stream = self._streams.get(f"{self._region_names[ri]}/{info.key}")
+        model = self._models[ri]
+        traits = model.traits(stream, info)
+        entry = (info.has_pool, info.pool, float(info.memory_mb), NormalBlock(stream), traits, model)
+        self._cold_info[f * 16 + ri] = entry
+        return entry
 
     def _cold(self, fp, f, ri, cluster, t, req, prewarmed, keep_s=INF) -> Pod:
-        info = self.catalog[f]
+        entry = self._cold_info.get(f * 16 + ri)
+        if entry is None:
+            entry = self._function_cold_info(f, ri)
+        has_pool, pool_name, memory_mb, normals, traits, model = entry
         pools = self._pools[ri]
-        if not info.has_pool:
+        if not has_pool:
             stage = SCRATCH
         elif pools is None:
             stage = POOL
         else:
             if self._lazy is not None:
                 self._lazy.run_until(t)
-            stage = pools.take(cluster, info.pool, t)
-        rng, traits = self._function_rng(f, ri)
-        a, c, d, s = self._models[ri].draw(rng, traits, stage)
+            stage = pools.take(cluster, pool_name, t)
+        a, c, d, s = model.draw(normals, traits, stage)
         if self._hourly:
             h = self._hour_factor(ri, t)
             a, c, d, s = a * h, c * h, d * h, s * h
         if self._faascache:
-            self._make_room(ri, info.memory_mb, t)
-        pod = Pod(self._pod_count, f, t, float(info.memory_mb), cluster, prewarmed)
+            self._make_room(ri, memory_mb, t)
+        pod = Pod(self._pod_count, f, t, memory_mb, cluster, prewarmed)
         self._pod_count += 1
         pod.components = (a, c, d, s)
         pod.info = [ri, stage, req, 0]  # region, stage, triggering request, idle sequence
-        self._memory_mb[ri] += info.memory_mb
+        self._memory_mb[ri] += memory_mb
         pre = a + c + d
         if prewarmed:
             fp.add_prewarmed(pod, t, keep_s, None)
