@@ -182,7 +182,8 @@ PAPER = register_paper(
                 "C4 (secondary readings: 31.19% before C4D). Below it: a baseline fault "
                 "costs ~0.5 h of watchdog plus a manual diagnosis (assumed lognormal, "
                 "median 7 h: 'hours to days') plus isolation, restart and lost work, "
-                "at Llama 3's fault rate (~9 faults a month on 512 GPUs). Sensitivity: "
+                "at Llama 3's fault rate (~9 faults a month on 512 GPUs); diagnosis is "
+                "~85% of it (downtime_breakdown.png). Sensitivity: "
                 "month_sensitivity (downtime_sensitivity.png, left) sweeps both drivers: "
                 "~31% needs a median diagnosis of ~1-2 days at Llama 3's rate, or about "
                 "twice that rate with 7-24 h",
