@@ -75,7 +75,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
-from sim_models.hw.maxmin_kernel import COMPILED, component, due, event_solve, padded_rates
+from sim_models.hw.maxmin_kernel import (
+    COMPILED,
+    component,
+    due,
+    event_solve,
+    padded_rates,
+    retire,
+)
 
 from sim.events import at_end_of_instant
 from sim.scope import Scope, scope_of
@@ -606,6 +613,15 @@ class FlowNetwork:
             else:
                 self._done_bytes += np.bincount(links[mask], weights=w, minlength=self.n_links)
 
+    def _book_unlink(self, slots: np.ndarray, sent: np.ndarray) -> np.ndarray:
+        """:meth:`_book` then :meth:`_unlink` (in one compiled call when available)."""
+        if COMPILED:
+            arrays = (self._P, self._rate, self._w, self._done_bytes, self._lcnt,
+                      self._gone_load, self._gone_lam)  # fmt: skip
+            return retire(arrays, slots, sent)
+        self._book(slots, sent)
+        return self._unlink(slots)
+
     def _unlink(self, slots: np.ndarray) -> np.ndarray:
         """Take flows off their links; note their rates and levels as departures."""
         links = self._P[slots]
@@ -845,8 +861,7 @@ class FlowNetwork:
             self._touched.append(g.ps.idx)
         else:
             # every byte not booked yet goes to the current path (residue included)
-            self._book(done, self._size[done] - self._booked[done])
-            self._touched.append(self._unlink(done))
+            self._touched.append(self._book_unlink(done, self._size[done] - self._booked[done]))
         ends = now + self._flat[d]
         if self.record_flows:
             self._record(done, ends)

@@ -676,6 +676,42 @@ def event_solve(net_arrays, touched: np.ndarray, new: np.ndarray, now: float, in
 
 
 @njit(cache=True)
+def _retire(P, slots, sent, rate, w, done_bytes, lcnt, gone_load, gone_lam):  # pragma: no cover
+    n = 0
+    for s in slots:
+        for j in range(P.shape[1]):
+            if P[s, j] < 0:
+                break
+            n += 1
+    links = np.empty(n, np.int64)
+    n = 0
+    for k in range(slots.size):
+        s = slots[k]
+        lam = rate[s] / w[s]
+        for j in range(P.shape[1]):
+            lk = P[s, j]
+            if lk < 0:
+                break
+            links[n] = lk
+            n += 1
+            done_bytes[lk] += sent[k]
+            lcnt[lk] -= 1
+            gone_load[lk] += rate[s]
+            if lam > gone_lam[lk]:
+                gone_lam[lk] = lam
+    return links
+
+
+def retire(net_arrays, slots: np.ndarray, sent: np.ndarray) -> np.ndarray:
+    """Take flows off their links (compiled): book ``sent`` bytes per flow on each link of its
+    path, decrement the links' flow counts and note the flows' rates and levels as
+    departures; returns the links (one entry per flow and hop)."""
+    P, rate, w, done_bytes, lcnt, gone_load, gone_lam = net_arrays
+    return _retire(P, slots.astype(np.int64), np.asarray(sent, dtype=float), rate, w,
+                   done_bytes, lcnt, gone_load, gone_lam)  # fmt: skip
+
+
+@njit(cache=True)
 def _due(live, hw, rem, tupd, rate, size, fin, now, size_rtol, time_rtol):  # pragma: no cover
     eps_t = max(abs(now), 1e-30) * time_rtol
     out = np.empty(hw, np.int64)
