@@ -78,6 +78,7 @@ import simpy
 from sim_models.hw.maxmin_kernel import (
     COMPILED,
     component,
+    drop_from_index,
     due,
     event_solve,
     padded_rates,
@@ -222,6 +223,12 @@ class FlowNetwork:
         self._gone_load = np.zeros(0)
         self._gone_lam = np.zeros(0)
         self._loose = np.zeros(0, dtype=bool)
+        # the compiled update's link-to-flow lists: per link the first entry, per entry
+        # (slot x width + hop) the next and previous ones; per slot whether it is listed
+        self._ix_head = np.zeros(0, dtype=np.int64)
+        self._ix_next = np.zeros(0, dtype=np.int64)
+        self._ix_prev = np.zeros(0, dtype=np.int64)
+        self._ix_in = np.zeros(0, dtype=bool)
         self._links_dirty = False
         # flow store: slots, structure of arrays
         self._hw = 0  # high-water mark of used slots
@@ -287,6 +294,7 @@ class FlowNetwork:
         self._gone_load = np.concatenate([self._gone_load, grow])
         self._gone_lam = np.concatenate([self._gone_lam, np.full(n - n_old, -1.0)])
         self._loose = np.concatenate([self._loose, np.zeros(n - n_old, dtype=bool)])
+        self._ix_head = np.concatenate([self._ix_head, np.full(n - n_old, -1, dtype=np.int64)])
         self._links_dirty = False
 
     @property
@@ -438,13 +446,23 @@ class FlowNetwork:
                 self._P = np.concatenate(
                     [self._P, np.full((grow, self._width), -1, dtype=np.int64)]
                 )
+                self._reset_index()
         return slots.astype(np.int64, copy=False)
+
+    def _reset_index(self) -> None:
+        """Empty the link-to-flow lists (the path store changed shape); the compiled update
+        lists every active flow again on its next call."""
+        self._ix_head[:] = -1
+        self._ix_next = np.full(self._P.size, -1, dtype=np.int64)
+        self._ix_prev = np.full(self._P.size, -1, dtype=np.int64)
+        self._ix_in = np.zeros(self._P.shape[0], dtype=bool)
 
     def _widen(self, width: int) -> None:
         if width > self._width:
             pad = np.full((self._P.shape[0], width - self._width), -1, dtype=np.int64)
             self._P = np.concatenate([self._P, pad], axis=1)
             self._width = width
+            self._reset_index()
 
     def _add(self, ps, sizes, weights, caps, tags, flow=None, ev=None, on_each=None) -> None:
         self._sync_links()
@@ -617,13 +635,19 @@ class FlowNetwork:
         """:meth:`_book` then :meth:`_unlink` (in one compiled call when available)."""
         if COMPILED:
             arrays = (self._P, self._rate, self._w, self._done_bytes, self._lcnt,
-                      self._gone_load, self._gone_lam)  # fmt: skip
+                      self._gone_load, self._gone_lam, self._ix_head, self._ix_next,
+                      self._ix_prev, self._ix_in)  # fmt: skip
             return retire(arrays, slots, sent)
         self._book(slots, sent)
         return self._unlink(slots)
 
+    def _index_arrays(self) -> tuple:
+        return self._P, self._ix_head, self._ix_next, self._ix_prev, self._ix_in
+
     def _unlink(self, slots: np.ndarray) -> np.ndarray:
         """Take flows off their links; note their rates and levels as departures."""
+        if COMPILED:
+            drop_from_index(self._index_arrays(), np.asarray(slots))
         links = self._P[slots]
         mask = links >= 0
         rate = self._rate[slots]
@@ -720,7 +744,8 @@ class FlowNetwork:
             nw = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
             arrays = (self._live, hw, self._P, self._rem, self._tupd, self._rate, self._w,
                       self._fcap, self._fin, self._cap, self._gone_load, self._gone_lam,
-                      self._loose)  # fmt: skip
+                      self._loose, self._ix_head, self._ix_next, self._ix_prev,
+                      self._ix_in)  # fmt: skip
             n, t_next = event_solve(arrays, t, nw, self.env.now, self.incremental)
             if n:
                 self.recomputes += 1
@@ -858,6 +883,8 @@ class FlowNetwork:
             self._done_bytes += g.size_scalar * counts
             self._lcnt -= counts
             self._loose[g.ps.idx] = True
+            if COMPILED:
+                drop_from_index(self._index_arrays(), done)
             self._touched.append(g.ps.idx)
         else:
             # every byte not booked yet goes to the current path (residue included)

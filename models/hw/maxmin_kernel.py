@@ -36,8 +36,15 @@ Which flows are re-solved
        result is the max-min allocation.
 
     Under Poisson traffic on a fat tree this re-solves about ten flows per change instead of
-    the connected component (hundreds): the cost per change is dominated by an ``O(nnz)``
-    pass over the active flows (link index, loads).
+    the connected component (hundreds).
+
+Link-to-flow lists
+    The flows on each link are kept between calls as doubly linked lists over the entries of
+    the padded path matrix (entry ``slot x width + hop``): a flow is listed by the first
+    update after it starts and unlisted when it completes, is cancelled or rerouted
+    (:func:`drop_from_index`, :func:`retire`); the network empties the lists when its path
+    store changes shape.  Link loads are summed from the lists only for the links an update
+    visits.
 
 How it is compiled
     With `numba <https://numba.pydata.org>`_ (``njit``, cached on disk) when it is
@@ -45,9 +52,9 @@ How it is compiled
     (``COMPILED`` tells which), with identical results.
 
 Complexity
-    Per update: ``O(nnz + links)`` over the active flows (a link-to-flow index and the link
-    loads are built per call), plus the solve of the re-solved set:
-    ``O(nnz log links)`` of that set (progressive filling with a heap of link levels).
+    Per update: a few passes over the active flows' slots and per-link scratch arrays, the
+    lists of the links visited, and the solve of the re-solved set: ``O(nnz log links)`` of
+    that set (progressive filling with a heap of link levels).
 
 Sources
     Bertsekas & Gallager, *Data Networks* (2nd ed.), section 6.5.2 (progressive filling);
@@ -178,12 +185,17 @@ def _heap_pop(hk, hv, n):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
+    return _maxmin_local(P, cap_all, w, fcap, rtol, np.full(cap_all.size, -1, np.int64))
+
+
+@njit(cache=True)
+def _maxmin_local(P, cap_all, w, fcap, rtol, local):  # pragma: no cover - compiled
+    """:func:`_maxmin_padded` with a caller's workspace ``local`` (one entry per link, all
+    -1 on entry and again on return)."""
     n, W = P.shape
     rate = np.zeros(n)
     if n == 0:
         return rate
-    n_all = cap_all.size
-    local = np.full(n_all, -1, np.int64)
     L = 0
     nnz = 0
     for i in range(n):
@@ -333,6 +345,12 @@ def _maxmin_padded(P, cap_all, w, fcap, rtol):  # pragma: no cover - compiled
                 level[q] = resid[q] / wsum[q]
                 hn = _heap_push(hk, hv, hn, level[q], q)
         n_active -= nf
+    for i in range(n):
+        for j in range(W):
+            lk = P[i, j]
+            if lk < 0:
+                break
+            local[lk] = -1
     return rate
 
 
@@ -373,8 +391,64 @@ def padded_rates(P: np.ndarray, cap: np.ndarray, w: np.ndarray, fcap: np.ndarray
 
 
 @njit(cache=True)
-def _divergence_level(P, act, touched, isnew, rate, w, fcap, cap, lptr, lflows, gone_load,
-                      gone_lam, loose):  # fmt: skip
+def _forget(touched, gone_load, gone_lam, loose):  # pragma: no cover - compiled
+    """Reset the departure records of the changed links (they are accounted for)."""
+    for lk in touched:
+        if lk >= 0:
+            gone_load[lk] = 0.0
+            gone_lam[lk] = -1.0
+            loose[lk] = False
+
+
+@njit(cache=True)
+def _ix_insert(s, P, head, nxt, prv):  # pragma: no cover - compiled
+    """Put slot ``s``'s hops on the lists of their links (entry ``s * width + hop``)."""
+    W = P.shape[1]
+    for j in range(W):
+        lk = P[s, j]
+        if lk < 0:
+            break
+        e = s * W + j
+        h = head[lk]
+        nxt[e] = h
+        prv[e] = -1
+        if h >= 0:
+            prv[h] = e
+        head[lk] = e
+
+
+@njit(cache=True)
+def _ix_drop(slots, P, head, nxt, prv, ix_in):  # pragma: no cover - compiled
+    """Take the listed slots' hops off their links' lists (those that are on them)."""
+    W = P.shape[1]
+    for s in slots:
+        if not ix_in[s]:
+            continue
+        ix_in[s] = False
+        for j in range(W):
+            lk = P[s, j]
+            if lk < 0:
+                break
+            e = s * W + j
+            p = prv[e]
+            n = nxt[e]
+            if p >= 0:
+                nxt[p] = n
+            else:
+                head[lk] = n
+            if n >= 0:
+                prv[n] = p
+
+
+def drop_from_index(net_arrays, slots: np.ndarray) -> None:
+    """Take flows (slots) off the compiled update's link-to-flow lists."""
+    P, head, nxt, prv, ix_in = net_arrays
+    _ix_drop(slots.astype(np.int64, copy=False), P, head, nxt, prv, ix_in)
+
+
+@njit(cache=True)
+def _divergence_level(touched, isnew, rate, w, fcap, cap, P, head, nxt, act, gone_load,
+                      gone_lam, loose):  # pragma: no cover - compiled  # fmt: skip
     """Lowest fill level below which the new allocation provably equals the old one.
 
     Progressive filling of the new flow set proceeds exactly as the old one did until a
@@ -387,35 +461,40 @@ def _divergence_level(P, act, touched, isnew, rate, w, fcap, cap, lptr, lflows, 
     the flows still on it, which bounds it from below; and (b) the level at which ``l``
     saturates when the old flows freeze at their old levels and the new flows keep rising:
     the smallest ``t`` with ``sum_i w_i min(level_i, t) + t sum_new w >= cap``.
-    """  # pragma: no cover - compiled
+    """
+    W = P.shape[1]
     tstar = np.inf
-    for r in range(act.size):
-        s = act[r]
+    for s in act:
         if isnew[s] and np.isfinite(fcap[s]):
             lv = fcap[s] / w[s]
             if lv < tstar:
                 tstar = lv
-    n_links = cap.size
-    seen = np.zeros(n_links, np.bool_)
+    done = np.zeros(cap.size, np.bool_)
     for lk in touched:
-        if lk < 0 or seen[lk]:
+        if lk < 0 or done[lk]:
             continue
-        seen[lk] = True
-        m = lptr[lk + 1] - lptr[lk]
+        done[lk] = True
+        m = 0
+        e = head[lk]
+        while e >= 0:
+            m += 1
+            e = nxt[e]
         if m == 0:
             continue
         lam = np.empty(m)
         wl = np.empty(m)
         k = 0
         w_new = 0.0
-        for e in range(lptr[lk], lptr[lk + 1]):
-            s = act[lflows[e]]
+        e = head[lk]
+        while e >= 0:
+            s = e // W
             if isnew[s]:
                 w_new += w[s]
             else:
                 lam[k] = rate[s] / w[s]
                 wl[k] = w[s]
                 k += 1
+            e = nxt[e]
         b = w_new
         top = -np.inf
         load = 0.0
@@ -449,43 +528,52 @@ def _divergence_level(P, act, touched, isnew, rate, w, fcap, cap, lptr, lflows, 
 
 
 @njit(cache=True)
-def _forget(touched, gone_load, gone_lam, loose):  # pragma: no cover - compiled
-    """Reset the departure records of the changed links (they are accounted for)."""
-    for lk in touched:
-        if lk >= 0:
-            gone_load[lk] = 0.0
-            gone_lam[lk] = -1.0
-            loose[lk] = False
+def _saturated(lk, state, rate, cap, head, nxt, W):  # pragma: no cover - compiled
+    """Whether link ``lk`` is full at the current (old) rates; memoised in ``state``."""
+    if state[lk] == 0:
+        load = 0.0
+        e = head[lk]
+        while e >= 0:
+            load += rate[e // W]
+            e = nxt[e]
+        state[lk] = 1 if load >= cap[lk] * (1.0 - FIXED_MARGIN) else 2
+    return state[lk] == 1
 
 
 @njit(cache=True)
-def _spread(P, act, lptr, lflows, inside, fixed, sat, lmark, stack, top):  # pragma: no cover
-    """Grow the set ``inside`` from the links on ``stack``: every flow that is not fixed on a
-    stacked link joins, and its saturated links are stacked in turn."""
+def _spread(P, head, nxt, rate, w, cap, isnew, thr, inside, members, nm, state, lmark, stack,
+            top):  # pragma: no cover - compiled  # fmt: skip
+    """Grow the set ``inside`` (listed in ``members``) from the links on ``stack``: every
+    flow on a stacked link that is not fixed (old level below ``thr``) joins, and its
+    saturated links are stacked in turn. Returns the new member count and stack top."""
     W = P.shape[1]
     while top > 0:
         top -= 1
         lk = stack[top]
-        for e in range(lptr[lk], lptr[lk + 1]):
-            r = lflows[e]
-            if inside[r] or fixed[r]:
+        e = head[lk]
+        while e >= 0:
+            s = e // W
+            e = nxt[e]
+            if inside[s] or (not isnew[s] and rate[s] / w[s] < thr):
                 continue
-            inside[r] = True
-            s = act[r]
+            inside[s] = True
+            members[nm] = s
+            nm += 1
             for j in range(W):
                 m = P[s, j]
                 if m < 0:
                     break
-                if sat[m] and not lmark[m]:
+                if not lmark[m] and _saturated(m, state, rate, cap, head, nxt, W):
                     lmark[m] = True
                     stack[top] = m
                     top += 1
-    return top
+    return nm, top
 
 
 @njit(cache=True)
 def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gone_lam, loose,
-                 touched, new, now, incremental, rtol):  # pragma: no cover - compiled  # fmt: skip
+                 head, nxt, prv, ix_in, touched, new, now, incremental,
+                 rtol):  # pragma: no cover - compiled  # fmt: skip
     n_act = 0
     for i in range(hw):
         if live[i]:
@@ -501,70 +589,47 @@ def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gon
         return 0, np.inf
     W = P.shape[1]
     n_links = cap.size
-    inside = np.zeros(n_act, np.bool_)
-    new_rate = np.empty(n_act)
+    local = np.full(n_links, -1, np.int64)
     if not incremental:
         _forget(touched, gone_load, gone_lam, loose)
-        inside[:] = True
+        members = act
+        nm = n_act
         Pc = np.empty((n_act, W), np.int64)
         for r in range(n_act):
             for j in range(W):
                 Pc[r, j] = P[act[r], j]
-        new_rate[:] = _maxmin_padded(Pc, cap, w[act], fcap[act], rtol)
+        rates = _maxmin_local(Pc, cap, w[act], fcap[act], rtol, local)
     else:
+        # the link-to-flow lists (kept between calls): add the flows not on them yet
+        for s in act:
+            if not ix_in[s]:
+                _ix_insert(s, P, head, nxt, prv)
+                ix_in[s] = True
         isnew = np.zeros(hw, np.bool_)
         for s in new:
             if s < hw and live[s]:
                 isnew[s] = True
-        # link -> active flows (rows of act), by counting sort; the load of every link
-        lptr = np.zeros(n_links + 1, np.int64)
-        load = np.zeros(n_links)
-        for r in range(n_act):
-            s = act[r]
-            for j in range(W):
-                lk = P[s, j]
-                if lk < 0:
-                    break
-                lptr[lk + 1] += 1
-                load[lk] += rate[s]
-        for lk in range(n_links):
-            lptr[lk + 1] += lptr[lk]
-        fill = lptr[:-1].copy()
-        lflows = np.empty(lptr[n_links], np.int64)
-        for r in range(n_act):
-            s = act[r]
-            for j in range(W):
-                lk = P[s, j]
-                if lk < 0:
-                    break
-                lflows[fill[lk]] = r
-                fill[lk] += 1
-        tstar = _divergence_level(P, act, touched, isnew, rate, w, fcap, cap, lptr, lflows,
+        tstar = _divergence_level(touched, isnew, rate, w, fcap, cap, P, head, nxt, act,
                                   gone_load, gone_lam, loose)  # fmt: skip
-        _forget(touched, gone_load, gone_lam, loose)
-        thr = tstar * (1.0 - FIXED_MARGIN)
-        # flows below the divergence level keep their rates
-        fixed = np.zeros(n_act, np.bool_)
-        for r in range(n_act):
-            s = act[r]
-            if not isnew[s] and rate[s] / w[s] < thr:
-                fixed[r] = True
-        # saturated links (old rates): a change spreads only through them
-        sat = np.empty(n_links, np.bool_)
-        for lk in range(n_links):
-            sat[lk] = load[lk] >= cap[lk] * (1.0 - FIXED_MARGIN)
+        thr = tstar * (1.0 - FIXED_MARGIN)  # flows below it keep their rates
+        state = np.zeros(n_links, np.int8)
         lmark = np.zeros(n_links, np.bool_)
         stack = np.empty(n_links, np.int64)
+        inside = np.zeros(hw, np.bool_)
+        members = np.empty(n_act, np.int64)
+        nm = 0
         top = 0
         for lk in touched:
             if lk >= 0 and not lmark[lk]:
                 lmark[lk] = True
                 stack[top] = lk
                 top += 1
-        for r in range(n_act):
-            if isnew[act[r]]:
-                inside[r] = True
-                s = act[r]
+        _forget(touched, gone_load, gone_lam, loose)
+        for s in act:
+            if isnew[s]:
+                inside[s] = True
+                members[nm] = s
+                nm += 1
                 for j in range(W):
                     lk = P[s, j]
                     if lk < 0:
@@ -573,51 +638,45 @@ def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gon
                         lmark[lk] = True
                         stack[top] = lk
                         top += 1
-        top = _spread(P, act, lptr, lflows, inside, fixed, sat, lmark, stack, top)
+        nm, top = _spread(P, head, nxt, rate, w, cap, isnew, thr, inside, members, nm, state,
+                          lmark, stack, top)  # fmt: skip
         # Solve the set with what the other flows leave of each link; if that saturates a
-        # link the set shares with flows outside it, take those in and solve again.
-        capr = cap.copy()
-        other = np.zeros(n_links)
+        # link the set shares with unfixed flows outside it, take those in and solve again.
+        capr = np.empty(n_links)  # read only on the set's links
+        other = np.empty(n_links)
         seen = np.zeros(n_links, np.bool_)
         used = np.empty(n_links, np.int64)
+        row_of = np.empty(hw, np.int64)
         while True:
-            nc = 0
-            for r in range(n_act):
-                if inside[r]:
-                    nc += 1
-            rows = np.empty(nc, np.int64)
-            Pc = np.empty((nc, W), np.int64)
-            wc = np.empty(nc)
-            fc = np.empty(nc)
-            k = 0
+            Pc = np.empty((nm, W), np.int64)
+            wc = np.empty(nm)
+            fc = np.empty(nm)
             nu = 0
-            for r in range(n_act):
-                if inside[r]:
-                    s = act[r]
-                    rows[k] = r
-                    for j in range(W):
-                        lk = P[s, j]
-                        Pc[k, j] = lk
-                        if lk >= 0 and not seen[lk]:
-                            seen[lk] = True
-                            used[nu] = lk
-                            nu += 1
-                    wc[k] = w[s]
-                    fc[k] = fcap[s]
-                    k += 1
+            for k in range(nm):
+                s = members[k]
+                row_of[s] = k
+                for j in range(W):
+                    lk = P[s, j]
+                    Pc[k, j] = lk
+                    if lk >= 0 and not seen[lk]:
+                        seen[lk] = True
+                        used[nu] = lk
+                        nu += 1
+                wc[k] = w[s]
+                fc[k] = fcap[s]
             for q in range(nu):
                 lk = used[q]
                 o = 0.0
-                for e in range(lptr[lk], lptr[lk + 1]):
-                    r = lflows[e]
-                    if not inside[r]:
-                        o += rate[act[r]]
+                e = head[lk]
+                while e >= 0:
+                    s = e // W
+                    if not inside[s]:
+                        o += rate[s]
+                    e = nxt[e]
                 other[lk] = o
                 capr[lk] = max(cap[lk] - o, 0.0) if o > 0.0 else cap[lk]
-            rates = _maxmin_padded(Pc, capr, wc, fc, rtol)
-            for k in range(nc):
-                new_rate[rows[k]] = rates[k]
-            # links shared with flows outside the set that are now full
+            rates = _maxmin_local(Pc, capr, wc, fc, rtol, local)
+            # links shared with unfixed flows outside the set that are now full
             grew = False
             for q in range(nu):
                 lk = used[q]
@@ -626,12 +685,14 @@ def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gon
                     continue
                 tot = other[lk]
                 outside = False
-                for e in range(lptr[lk], lptr[lk + 1]):
-                    r = lflows[e]
-                    if inside[r]:
-                        tot += new_rate[r]
-                    elif not fixed[r]:
+                e = head[lk]
+                while e >= 0:
+                    s = e // W
+                    if inside[s]:
+                        tot += rates[row_of[s]]
+                    elif isnew[s] or rate[s] / w[s] >= thr:
                         outside = True
+                    e = nxt[e]
                 if outside and tot >= cap[lk] * (1.0 - FIXED_MARGIN):
                     lmark[lk] = True
                     stack[top] = lk
@@ -639,44 +700,42 @@ def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gon
                     grew = True
             if not grew:
                 break
-            top = _spread(P, act, lptr, lflows, inside, fixed, sat, lmark, stack, top)
-    nc = 0
-    for r in range(n_act):
-        if inside[r]:
-            s = act[r]
-            nc += 1
-            # bring the remaining bytes to now at the old rates
-            if np.isfinite(rate[s]):
-                rem[s] -= rate[s] * (now - tupd[s])
-            tupd[s] = now
-            x = new_rate[r]
-            rate[s] = x
-            if np.isinf(x):
-                fin[s] = now
-            elif x > 0.0:
-                fin[s] = now + max(rem[s], 0.0) / x
-            else:
-                fin[s] = np.inf
+            nm, top = _spread(P, head, nxt, rate, w, cap, isnew, thr, inside, members, nm,
+                              state, lmark, stack, top)  # fmt: skip
+    for k in range(nm):
+        s = members[k]
+        # bring the remaining bytes to now at the old rates
+        if np.isfinite(rate[s]):
+            rem[s] -= rate[s] * (now - tupd[s])
+        tupd[s] = now
+        x = rates[k]
+        rate[s] = x
+        if np.isinf(x):
+            fin[s] = now
+        elif x > 0.0:
+            fin[s] = now + max(rem[s], 0.0) / x
+        else:
+            fin[s] = np.inf
     t_next = np.inf
-    for r in range(n_act):
-        f = fin[act[r]]
+    for s in act:
+        f = fin[s]
         if f < t_next:
             t_next = f
-    return nc, t_next
+    return nm, t_next
 
 
 def event_solve(net_arrays, touched: np.ndarray, new: np.ndarray, now: float, incremental: bool):
     """Compiled end-of-instant update of :class:`~sim_models.hw.flownet.FlowNetwork`: find the
     changed component, re-solve it, update remaining bytes, rates and completion times in
     place; returns ``(flows solved, earliest completion time)``."""
-    live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gone_lam, loose = net_arrays
-    return _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gone_lam,
-                        loose, touched.astype(np.int64), new.astype(np.int64), now, incremental,
-                        LEVEL_RTOL)  # fmt: skip
+    return _event_solve(*net_arrays, touched.astype(np.int64, copy=False),
+                        new.astype(np.int64, copy=False), now, incremental, LEVEL_RTOL)
 
 
 @njit(cache=True)
-def _retire(P, slots, sent, rate, w, done_bytes, lcnt, gone_load, gone_lam):  # pragma: no cover
+def _retire(P, slots, sent, rate, w, done_bytes, lcnt, gone_load, gone_lam, head, nxt, prv,
+            ix_in):  # pragma: no cover - compiled  # fmt: skip
+    _ix_drop(slots, P, head, nxt, prv, ix_in)
     n = 0
     for s in slots:
         for j in range(P.shape[1]):
@@ -705,10 +764,11 @@ def _retire(P, slots, sent, rate, w, done_bytes, lcnt, gone_load, gone_lam):  # 
 def retire(net_arrays, slots: np.ndarray, sent: np.ndarray) -> np.ndarray:
     """Take flows off their links (compiled): book ``sent`` bytes per flow on each link of its
     path, decrement the links' flow counts and note the flows' rates and levels as
-    departures; returns the links (one entry per flow and hop)."""
-    P, rate, w, done_bytes, lcnt, gone_load, gone_lam = net_arrays
+    departures, and drop them from the link-to-flow lists; returns the links (one entry per
+    flow and hop)."""
+    P, rate, w, done_bytes, lcnt, gone_load, gone_lam, head, nxt, prv, ix_in = net_arrays
     return _retire(P, slots.astype(np.int64), np.asarray(sent, dtype=float), rate, w,
-                   done_bytes, lcnt, gone_load, gone_lam)  # fmt: skip
+                   done_bytes, lcnt, gone_load, gone_lam, head, nxt, prv, ix_in)  # fmt: skip
 
 
 @njit(cache=True)
