@@ -223,6 +223,8 @@ class FlowNetwork:
         self._gone_load = np.zeros(0)
         self._gone_lam = np.zeros(0)
         self._loose = np.zeros(0, dtype=bool)
+        self._gone_any = False  # some departure or capacity change noted this instant
+        self._all_loose = False  # a batch left without notes: treat every link as loose
         # the compiled update's link-to-flow lists: per link the first entry, per entry
         # (slot x width + hop) the next and previous ones; per slot whether it is listed
         self._ix_head = np.zeros(0, dtype=np.int64)
@@ -329,6 +331,7 @@ class FlowNetwork:
         self._cap_list[lid] = float(capacity_Bps)
         self._cap_version += 1
         self._loose[lid] = True
+        self._gone_any = True
         self._touched.append(np.array([lid], dtype=np.int64))
         self._mark_dirty()
 
@@ -637,6 +640,7 @@ class FlowNetwork:
             arrays = (self._P, self._rate, self._w, self._done_bytes, self._lcnt,
                       self._gone_load, self._gone_lam, self._ix_head, self._ix_next,
                       self._ix_prev, self._ix_in)  # fmt: skip
+            self._gone_any = True
             return retire(arrays, slots, sent)
         self._book(slots, sent)
         return self._unlink(slots)
@@ -654,6 +658,7 @@ class FlowNetwork:
         lam = rate / self._w[slots]
         links = links[mask]
         if links.size:
+            self._gone_any = True
             if mask.shape[0] == 1:
                 np.add.at(self._gone_load, links, rate[0])
                 np.maximum.at(self._gone_lam, links, lam[0])
@@ -728,24 +733,26 @@ class FlowNetwork:
         new = self._new
         self._touched, self._new = [], []
         hw = self._hw
-        if self._n_live == 0 or not COMPILED or (len(new) == 1 and new[0].size > 1
-                                                  and new[0].size == self._n_live):
-            for t in touched:  # the paths below do not use the departure records
+        lone = len(new) == 1 and new[0].size > 1 and new[0].size == self._n_live
+        all_loose = self._all_loose
+        if self._gone_any and (self._n_live == 0 or not COMPILED or lone):
+            for t in touched:  # the paths below do not use the departure notes
                 self._gone_load[t] = 0.0
                 self._gone_lam[t] = -1.0
                 self._loose[t] = False
+        self._gone_any = self._all_loose = False  # (the compiled call clears its notes)
         if self._n_live == 0:
             self._timer_t = np.inf
             self._gen += 1
             return
-        if COMPILED and not (len(new) == 1 and new[0].size > 1 and new[0].size == self._n_live):
+        if COMPILED and not lone:
             # the general case in one compiled call (a lone batch goes below: solve reuse)
             t = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
             nw = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
             arrays = (self._live, hw, self._P, self._rem, self._tupd, self._rate, self._w,
                       self._fcap, self._fin, self._cap, self._gone_load, self._gone_lam,
                       self._loose, self._ix_head, self._ix_next, self._ix_prev,
-                      self._ix_in)  # fmt: skip
+                      self._ix_in, all_loose)  # fmt: skip
             n, t_next = event_solve(arrays, t, nw, self.env.now, self.incremental)
             if n:
                 self.recomputes += 1
@@ -882,7 +889,7 @@ class FlowNetwork:
             counts = g.ps.link_counts(self.n_links)
             self._done_bytes += g.size_scalar * counts
             self._lcnt -= counts
-            self._loose[g.ps.idx] = True
+            self._all_loose = True
             if COMPILED:
                 drop_from_index(self._index_arrays(), done)
             self._touched.append(g.ps.idx)

@@ -448,7 +448,7 @@ def drop_from_index(net_arrays, slots: np.ndarray) -> None:
 
 @njit(cache=True)
 def _divergence_level(touched, isnew, rate, w, fcap, cap, P, head, nxt, act, gone_load,
-                      gone_lam, loose):  # pragma: no cover - compiled  # fmt: skip
+                      gone_lam, loose, all_loose):  # pragma: no cover - compiled  # fmt: skip
     """Lowest fill level below which the new allocation provably equals the old one.
 
     Progressive filling of the new flow set proceeds exactly as the old one did until a
@@ -457,8 +457,9 @@ def _divergence_level(touched, isnew, rate, w, fcap, cap, P, head, nxt, act, gon
     bounded below by (a) the level at which the old solve saturated ``l``: the highest old
     level ``rate / weight`` of the flows it carried (those still on it and those that left,
     ``gone_lam``), or infinity when their rates (``gone_load`` for those that left) did not
-    fill it; where that is unknown (``loose``: a capacity change), the highest old level of
-    the flows still on it, which bounds it from below; and (b) the level at which ``l``
+    fill it; where that is unknown (``loose``: a capacity change; ``all_loose``: a batch left
+    without notes), the highest old level of the flows still on it, which bounds it from
+    below; and (b) the level at which ``l``
     saturates when the old flows freeze at their old levels and the new flows keep rising:
     the smallest ``t`` with ``sum_i w_i min(level_i, t) + t sum_new w >= cap``.
     """
@@ -503,7 +504,7 @@ def _divergence_level(touched, isnew, rate, w, fcap, cap, P, head, nxt, act, gon
             load += lam[j] * wl[j]
             if lam[j] > top:
                 top = lam[j]
-        if loose[lk]:
+        if all_loose or loose[lk]:
             if k > 0 and top < tstar:
                 tstar = top
         elif load + gone_load[lk] >= cap[lk] * (1.0 - FIXED_MARGIN):
@@ -572,7 +573,7 @@ def _spread(P, head, nxt, rate, w, cap, isnew, thr, inside, members, nm, state, 
 
 @njit(cache=True)
 def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gone_lam, loose,
-                 head, nxt, prv, ix_in, touched, new, now, incremental,
+                 head, nxt, prv, ix_in, all_loose, touched, new, now, incremental,
                  rtol):  # pragma: no cover - compiled  # fmt: skip
     n_act = 0
     for i in range(hw):
@@ -610,7 +611,7 @@ def _event_solve(live, hw, P, rem, tupd, rate, w, fcap, fin, cap, gone_load, gon
             if s < hw and live[s]:
                 isnew[s] = True
         tstar = _divergence_level(touched, isnew, rate, w, fcap, cap, P, head, nxt, act,
-                                  gone_load, gone_lam, loose)  # fmt: skip
+                                  gone_load, gone_lam, loose, all_loose)  # fmt: skip
         thr = tstar * (1.0 - FIXED_MARGIN)  # flows below it keep their rates
         state = np.zeros(n_links, np.int8)
         lmark = np.zeros(n_links, np.bool_)

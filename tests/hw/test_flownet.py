@@ -424,6 +424,10 @@ def test_incremental_rates_equal_full_solve_after_every_change(seed):
                 lk = int(rng.integers(n_links))
                 caps[lk] = float(rng.choice([0.0, 0.5, 1.0, 3.0, 5.0]))
                 net.set_capacity(lk, caps[lk])
+            elif u < 0.23:  # a batch that ends all at once (booked per path set)
+                ev = net.start_flows([path()] * 70, float(rng.exponential(1.0)))
+                for fid in net.group_flow_ids(ev).tolist():
+                    weight[fid], fcap[fid] = 1.0, np.inf
             else:
                 for _ in range(int(rng.choice([1, 1, 1, 2, 3]))):  # a few at one instant
                     w = float(rng.choice([1.0, 1.0, 2.0, 3.0]))
