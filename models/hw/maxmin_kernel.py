@@ -35,8 +35,8 @@ Which flows are re-solved
        bottleneck inside the set and every other flow keeps its old bottleneck, so the
        result is the max-min allocation.
 
-    Under Poisson traffic on a fat tree this re-solves about ten flows per change instead of
-    the connected component (hundreds).
+    Under Poisson traffic on a fat tree this re-solves about a dozen flows per change
+    instead of the connected component (hundreds).
 
 Link-to-flow lists
     The flows on each link are kept between calls as doubly linked lists over the entries of
