@@ -21,13 +21,10 @@ run in order in this process. Claims are computed here, once every experiment is
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -264,43 +261,23 @@ def _grid_cost(path: Path, quick: bool) -> int:
 
 
 def _run_side_by_side(plan, costs, out, quick, workers, progress, sweep_progress, timings):
-    from sim.sweep import _watch_parent
+    from sim.sweep import in_worker_processes
 
     order = sorted(range(len(plan)), key=lambda i: -costs[i])
     outcomes: dict[str, dict[str, Outcome]] = {paper.id: {} for paper, _ in plan}
     elapsed_of: dict[int, float] = {}
     if progress:
         progress(f"running {len(plan)} experiments, {workers} at a time (largest sweeps first)")
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context("spawn"),
-        initializer=_watch_parent,
-        initargs=(os.getpid(),),
-    )
-    finished = False
-    try:
-        futures: dict[Future, int] = {}
-        for i in order:
-            paper, path = plan[i]
-            fut = pool.submit(_timed_outcome, path, out / paper.id / path.stem, quick)
-            futures[fut] = i
-        pending, done = set(futures), 0
-        while pending:
-            finished_now, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished_now:
-                i = futures[fut]
-                paper, path = plan[i]
-                outcome, elapsed = fut.result()
-                outcomes[paper.id][path.stem] = outcome
-                elapsed_of[i] = elapsed
-                done += 1
-                if progress:
-                    progress(
-                        f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s"
-                    )
-        finished = True
-    finally:
-        pool.shutdown(wait=finished, cancel_futures=not finished)
+    calls = [(plan[i][1], out / plan[i][0].id / plan[i][1].stem, quick) for i in order]
+    for done, (k, (outcome, elapsed)) in enumerate(
+        in_worker_processes(_timed_outcome, calls, workers), start=1
+    ):
+        i = order[k]
+        paper, path = plan[i]
+        outcomes[paper.id][path.stem] = outcome
+        elapsed_of[i] = elapsed
+        if progress:
+            progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
     for i, (paper, path) in enumerate(plan):
         timings.append((paper.id, path.stem, elapsed_of[i]))
     # claims see a paper's experiments in the order its package lists them

@@ -277,11 +277,11 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
-    if workers <= 1 or len(specs) <= 1:
-        for spec in specs:
-            yield execute(spec)
-        return
+def in_worker_processes(fn, calls: list[tuple], workers: int) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(*args)`` for each tuple of ``calls`` in ``workers`` spawned processes (each
+    exits if this process dies) and yield ``(index, result)`` as they finish. On an
+    interruption the queued calls are dropped; calls already running finish in their
+    workers."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=get_context("spawn"),
@@ -290,17 +290,27 @@ def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
     )
     finished = False
     try:
-        futures = [pool.submit(execute, s) for s in specs]
+        futures = {pool.submit(fn, *args): i for i, args in enumerate(calls)}
         for fut in as_completed(futures):
-            yield fut.result()
+            yield futures[fut], fut.result()
         finished = True
     finally:
-        # On an interruption, drop the queued runs instead of waiting for them; runs
-        # already executing finish in their workers and, being atomic, count on resume.
         pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
-DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+def _local_map(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(specs) <= 1:
+        for spec in specs:
+            yield execute(spec)
+        return
+    # runs are atomic: an interrupted sweep's finished runs count on resume
+    for _, row in in_worker_processes(execute, [(s,) for s in specs], workers):
+        yield row
+
+
+DASK_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$"
+)
 
 
 def check_dask_address(address: str | None) -> str:
@@ -410,9 +420,7 @@ def run_sweep(
     if progress:
         progress(len(rows), total)
     by_id = {(s.run_id, s.replication): s.index for s in todo}
-    mapper = (
-        _dask_map(todo, workers, dask, dask_timeout_s) if dask else _local_map(todo, workers)
-    )
+    mapper = _dask_map(todo, workers, dask, dask_timeout_s) if dask else _local_map(todo, workers)
     t0 = time.perf_counter()
     try:
         for row in mapper:
