@@ -77,11 +77,9 @@ class AllReduceModel(Model):
 
         @model_validator(mode="after")
         def _check(self):
-            if self.gpus % 8:
-                raise ValueError(f"gpus must be a multiple of 8, got {self.gpus}")
             if self.mode == "failure" and self.fail_after_op >= self.ops:
                 raise ValueError("fail_after_op must be below ops")
-            self.fabric_spec(self.gpus // 8)
+            self.check_fabric_for(self.gpus)
             return self
 
     def build(self, sim) -> None:

@@ -58,9 +58,7 @@ class DetectorModel(Model):
 
         @model_validator(mode="after")
         def _check(self):
-            if self.gpus % 8:
-                raise ValueError(f"gpus must be a multiple of 8, got {self.gpus}")
-            self.fabric_spec(self.gpus // 8)
+            self.check_fabric_for(self.gpus)
             return self
 
     def build(self, sim) -> None:

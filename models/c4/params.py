@@ -39,6 +39,13 @@ class FabricParams(Params):
         "contiguous", description="job nodes: in order, or scattered over the fabric"
     )
 
+    def check_fabric_for(self, gpus: int, jobs: int = 1) -> None:
+        """A validator's check: ``jobs`` jobs of ``gpus`` GPUs (whole 8-GPU nodes) fit
+        this fabric."""
+        if gpus % 8:
+            raise ValueError(f"gpus must be a multiple of 8, got {gpus}")
+        self.fabric_spec(jobs * gpus // 8)
+
     def fabric_spec(self, job_nodes: int) -> FabricSpec:
         nodes = self.cluster_nodes or job_nodes
         if nodes < job_nodes:

@@ -54,11 +54,9 @@ class TrainingModel(Model):
 
         @model_validator(mode="after")
         def _check(self):
-            if self.gpus % 8:
-                raise ValueError(f"gpus must be a multiple of 8, got {self.gpus}")
             if self.warmup >= self.iterations:
                 raise ValueError("warmup must be below iterations")
-            self.fabric_spec(self.jobs * self.gpus // 8)
+            self.check_fabric_for(self.gpus, jobs=self.jobs)
             return self
 
     def build(self, sim) -> None:

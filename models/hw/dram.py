@@ -101,7 +101,7 @@ from dataclasses import dataclass, field, replace
 from itertools import count
 
 import simpy
-from sim_models.hw.arbiter import FCFS
+from sim_models.hw.arbiter import FCFS, OriginStats
 
 from sim.events import call_later
 from sim.scope import Scope, scope_of
@@ -226,14 +226,11 @@ def random_miss_bandwidth_Bps(cfg: HBMConfig, access_bytes: float | None = None,
 
 # -- statistics ------------------------------------------------------------------------------
 @dataclass
-class DRAMStats:
-    """Per-origin counters (bytes for the whole device)."""
+class DRAMStats(OriginStats):
+    """Per-origin counters (bytes for the whole device): the arbiter's (bytes, ``bursts`` =
+    segments served on the simulated channel, queue delay from arrival to issue) and the
+    row-buffer outcomes."""
 
-    read_bytes: float = 0.0
-    write_bytes: float = 0.0
-    bursts: int = 0  # segments served on the simulated channel
-    queue_delay_s: float = 0.0  # sum over segments, arrival to issue
-    max_queue_delay_s: float = 0.0
     row_hits: int = 0  # segments whose row was open
     row_misses: int = 0  # segments that found their bank closed
     row_conflicts: int = 0  # segments that found another row open
@@ -247,14 +244,6 @@ class DRAMStats:
     def row_hit_rate(self) -> float:
         """Share of accesses that found their row open."""
         return 1.0 - self.activations / self.accesses if self.accesses else 0.0
-
-    @property
-    def bytes(self) -> float:
-        return self.read_bytes + self.write_bytes
-
-    @property
-    def mean_queue_delay_s(self) -> float:
-        return self.queue_delay_s / self.bursts if self.bursts else 0.0
 
 
 class _Transfer:
@@ -358,10 +347,14 @@ class BankedHBM:
         self._bins: dict[tuple[str, bool, int], float] = {}
 
     # -- requests -------------------------------------------------------------------------
-    def read(self, nbytes: float, origin: str, *, window: int | None = None, ranges=None) -> simpy.Event:
+    def read(
+        self, nbytes: float, origin: str, *, window: int | None = None, ranges=None
+    ) -> simpy.Event:
         return self.transfer(nbytes, origin, window=window, ranges=ranges)
 
-    def write(self, nbytes: float, origin: str, *, window: int | None = None, ranges=None) -> simpy.Event:
+    def write(
+        self, nbytes: float, origin: str, *, window: int | None = None, ranges=None
+    ) -> simpy.Event:
         return self.transfer(nbytes, origin, write=True, window=window, ranges=ranges)
 
     def transfer(
@@ -578,7 +571,9 @@ class BankedHBM:
             if cq or mq:
                 self._admit()
         if queue:
-            self._decision = call_later(self.env, max(0.0, self._bus_free - lead - now), self._decide)
+            self._decision = call_later(
+                self.env, max(0.0, self._bus_free - lead - now), self._decide
+            )
         elif self._fifo[COMM] or self._fifo[COMPUTE]:  # held by the policy: retry at starvation
             limit = getattr(self.policy, "starvation_limit_s", 0.0)
             delay = max(self._comm_since + limit - now, self._bus_free - lead - now, 1e-9)

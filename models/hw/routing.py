@@ -158,6 +158,12 @@ class PathIndex:
         self._endpoint_rank: dict[Any, int] | None = None
 
     # -- per-destination tables -------------------------------------------------------------
+    def _cache_get(self, key: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        got = self._tables.get(key)
+        if got is not None:
+            self._tables.move_to_end(key)
+        return got
+
     def _cache_put(self, key: Any, value: tuple[np.ndarray, np.ndarray]) -> None:
         self._tables[key] = value
         if len(self._tables) > self._max_tables:
@@ -166,9 +172,8 @@ class PathIndex:
     def _bfs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Hop distance to forwarding node ``t`` and number of fewest-hop paths, per node."""
         key = ("t", t)
-        got = self._tables.get(key)
+        got = self._cache_get(key)
         if got is not None:
-            self._tables.move_to_end(key)
             return got
         n_nodes = len(self.nodes)
         dist = np.full(n_nodes, -1, dtype=np.int32)
@@ -210,9 +215,8 @@ class PathIndex:
         preds = self.pred[self.pred_ptr[d] : self.pred_ptr[d + 1]]
         via = tuple(preds[self.transit[preds]].tolist())
         key = ("e", via)
-        got = self._tables.get(key)
+        got = self._cache_get(key)
         if got is not None:
-            self._tables.move_to_end(key)
             return got
         n_nodes = len(self.nodes)
         dist = np.full(n_nodes, -1, dtype=np.int32)
