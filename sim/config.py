@@ -76,6 +76,12 @@ class OutputsConfig(_Strict):
     figures: bool = Field(True, description="write the model's PNG figures")
     tables: bool = Field(True, description="write the model's tables as Parquet")
     trace: bool = Field(default=False, description="write trace.json (Chrome/Perfetto spans)")
+    report_metrics: list[str] | None = Field(
+        default=None,
+        max_length=40,
+        description="summary keys shown for this experiment in sim reproduce's REPORT.md "
+        "(default: the first 8 means of a sweep, the first 20 keys of a run)",
+    )
 
 
 class ExperimentConfig(_Strict):
@@ -93,7 +99,9 @@ class ExperimentConfig(_Strict):
     model: str = Field(
         min_length=1, max_length=200, description="registered model name (`sim list`)"
     )
-    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="base seed; run seeds derive from it")
+    seed: int = Field(
+        default=0, ge=0, le=MAX_SEED, description="base seed; run seeds derive from it"
+    )
     replications: int = Field(
         default=1, ge=1, le=MAX_REPLICATIONS, description="independent runs per configuration"
     )

@@ -75,8 +75,9 @@ class Experiment:
 
     def input_paths(self) -> list[tuple[str, Path, str]]:
         """Data files and folders the experiment names: ``(dotted key, resolved path,
-        "file"|"folder")`` for every string param whose name ends in ``_file``, ``path``,
-        ``_dir`` or ``_folder`` (model, policy and workload params)."""
+        "file"|"folder"|"any")`` for every string param whose name ends in ``_file``
+        (a file), ``_dir`` or ``_folder`` (a folder) or ``path`` (either: a trace file, or
+        a folder in a release's layout) (model, policy and workload params)."""
         groups: list[tuple[str, dict[str, Any]]] = [("params", self.params.model_dump())]
         groups += [
             (f"policies.{slot}.params", p.model_dump())
@@ -90,8 +91,10 @@ class Experiment:
             for key, value in values.items():
                 if not isinstance(value, str) or not value:
                     continue
-                if key.endswith(("_file", "path")):
+                if key.endswith("_file"):
                     out.append((f"{prefix}.{key}", ctx.resolve(value), "file"))
+                elif key.endswith("path"):
+                    out.append((f"{prefix}.{key}", ctx.resolve(value), "any"))
                 elif key.endswith(("_dir", "_folder")):
                     out.append((f"{prefix}.{key}", ctx.resolve(value), "folder"))
         return out
@@ -103,7 +106,9 @@ class Experiment:
         from sim.traces import check_data_path
 
         for key, path, kind in self.input_paths():
-            if kind == "file":
+            if kind == "any" and Path(path).is_dir():
+                continue
+            if kind in ("file", "any"):
                 try:
                     check_data_path(path, f"{key}: data file")
                 except DataError as exc:

@@ -58,6 +58,7 @@ class Outcome:
     out_dir: Path
     figures: list[Path] = field(default_factory=list)
     swept: list[str] = field(default_factory=list)
+    report_metrics: list[str] | None = None  # the experiment's outputs.report_metrics
 
     def metric(self, key: str) -> float:
         if key in self.summary:
@@ -137,14 +138,17 @@ def run_outcome(path: Path, out_dir: Path, quick: bool, workers: int, progress=N
     from sim.sweep import run_sweep
 
     exp = experiment_mod.load(path, quick=quick)
+    shown = exp.config.outputs.report_metrics
     if exp.config.sweep:
         res = run_sweep(path, out_dir, quick=quick, workers=workers, progress=progress)
         ok = ok_rows(res.table)
         numeric = ok.select_dtypes("number").mean(numeric_only=True).to_dict()
-        return Outcome(path.stem, numeric, res.table, out_dir, res.figures, list(exp.config.sweep))
+        return Outcome(path.stem, numeric, res.table, out_dir, res.figures,
+                       list(exp.config.sweep), shown)  # fmt: skip
     result = run_experiment(exp, out_dir, quick=quick)
     figs = sorted(out_dir.glob("*.png"))
-    return Outcome(path.stem, result.summary, pd.DataFrame([result.summary]), out_dir, figs)
+    return Outcome(path.stem, result.summary, pd.DataFrame([result.summary]), out_dir, figs,
+                   report_metrics=shown)  # fmt: skip
 
 
 def _fmt(v: Any) -> str:
@@ -305,11 +309,17 @@ def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) 
     for name, oc in outcomes.items():
         lines += [f"### Experiment `{name}`", ""]
         if oc.swept:
-            lines.append(_markdown_table(sweep_digest(oc.table, oc.swept)))
+            lines.append(_markdown_table(sweep_digest(oc.table, oc.swept, only=oc.report_metrics)))
+        elif oc.report_metrics:
+            keys = [k for k in oc.report_metrics if k in oc.summary]
         else:
             keys = [k for k in oc.summary if not k.endswith(".ci95")][:20]
-            lines.append(_markdown_table(pd.DataFrame({"metric": keys,
-                                                       "value": [oc.summary[k] for k in keys]})))  # fmt: skip
+        if not oc.swept:
+            values = [oc.summary[k] for k in keys]
+            lines.append(_markdown_table(pd.DataFrame({"metric": keys, "value": values})))
+        absent = [k for k in oc.report_metrics or [] if k not in oc.summary and k not in oc.table]
+        if absent:
+            lines += ["", f"Not in the results (outputs.report_metrics): {', '.join(absent)}."]
         lines.append("")
         for fig in oc.figures:
             target = out / "figures" / f"{paper.id}-{name}-{fig.name}"
@@ -322,16 +332,20 @@ def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) 
 HIDDEN_COLUMNS = {"run_id", "replication", "status", "error", "seed", "wall_time_s"}
 
 
-def sweep_digest(table: pd.DataFrame, swept: list[str], max_metrics: int = 8) -> pd.DataFrame:
+def sweep_digest(
+    table: pd.DataFrame, swept: list[str], max_metrics: int = 8, only: list[str] | None = None
+) -> pd.DataFrame:
     """One row per grid point: the swept values, the finished runs, and the main metrics
-    (means, and plain metrics) averaged over replications, with a 95% half-width."""
+    (means, and plain metrics; or the metrics named in ``only`` that the table has)
+    averaged over replications, with a 95% half-width."""
     ok = ok_rows(table)
-    metrics = [
-        c
-        for c in ok.select_dtypes("number").columns
-        if c not in HIDDEN_COLUMNS and not c.startswith("params.") and c not in swept
-        and (c.endswith((".mean", ".mean.theory")) or "." not in c)
-    ][:max_metrics]  # fmt: skip
+    numeric = [c for c in ok.select_dtypes("number").columns if c not in swept]
+    if only:
+        metrics = [c for c in only if c in numeric]
+    else:
+        main = [c for c in numeric if c not in HIDDEN_COLUMNS and not c.startswith("params.")]
+        main = [c for c in main if c.endswith((".mean", ".mean.theory")) or "." not in c]
+        metrics = main[:max_metrics]
     if ok.empty:
         return pd.DataFrame({"runs ok": [0]})
     g = ok.groupby(swept, sort=False)

@@ -1,4 +1,5 @@
-"""Every shipped experiment file validates, and its quick variant too."""
+"""Every shipped experiment file validates, and its quick variant too, with the data files
+and folders it names."""
 
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def test_experiment_file_validates(path):
     for quick in (False, True):
         exp = experiment.load(path, quick=quick)
         assert exp.config.description, "every shipped experiment says what it shows"
+        exp.check_inputs()  # what `sim validate` checks: its data files and folders exist
         for point in grid(exp.config.sweep):
             overrides = [f"{k}={v}" for k, v in point.items()]
             experiment.load(path, overrides, quick=quick)

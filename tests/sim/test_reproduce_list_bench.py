@@ -91,3 +91,22 @@ def test_side_by_side_rule():
     assert not _side_by_side([1, 1, 1], workers=2)  # too few to keep two workers busy
     assert _side_by_side([4, 1, 1, 1, 1, 1, 1, 1], workers=2)
     assert not _side_by_side([40, 1, 1, 1, 1], workers=2)  # one sweep holds most runs
+
+
+def test_report_metrics_choose_what_report_shows(tmp_path):
+    """outputs.report_metrics picks the columns of a sweep's digest and the rows of a run's
+    table in REPORT.md; a name the results lack is said, not dropped silently."""
+    from sim.reproduce import Outcome, _paper_section, get_paper, sweep_digest
+
+    table = pd.DataFrame(
+        {"x": [1, 1, 2], "status": ["ok"] * 3, "a.mean": [1.0, 3.0, 5.0], "late.p99": [9.0] * 3}
+    )
+    default = sweep_digest(table, ["x"])
+    assert "late.p99" not in default.columns and "a.mean" in default.columns
+    chosen = sweep_digest(table, ["x"], only=["late.p99", "missing"])
+    assert list(chosen.columns) == ["x", "runs ok", "late.p99"]
+    run = Outcome("one", {"a.mean": 2.0, "late.p99": 9.0}, pd.DataFrame([{"a.mean": 2.0}]),
+                  tmp_path, report_metrics=["late.p99", "nope"])  # fmt: skip
+    text = _paper_section(get_paper("quickstart"), [], {"one": run}, tmp_path)
+    assert "| late.p99 |" in text and "| a.mean |" not in text
+    assert "Not in the results (outputs.report_metrics): nope." in text
