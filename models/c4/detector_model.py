@@ -26,11 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 from pydantic import Field, model_validator
-from sim_models.c4.comm import Routes
 from sim_models.c4.detector import DetectorParams
 from sim_models.c4.diagnosis import run_probe
-from sim_models.c4.fabric import Fabric, place_job
 from sim_models.c4.faults import CLASSES, KINDS
+from sim_models.c4.job_fabric import place_one_job
 from sim_models.c4.params import FabricParams, JobParams
 from sim_models.hw.routing_policies import DOMAIN as ROUTING
 
@@ -63,14 +62,8 @@ class DetectorModel(Model):
 
     def build(self, sim) -> None:
         p = self.params
-        m = p.gpus // 8
-        spec_f = p.fabric_spec(m)
-        self.fabric = Fabric(spec_f, scope=self.scope.child("net"))
-        self.spec = p.job_spec(p.qps, spec_f.port_Bps, spec_f.ports_per_nic)
-        pol = self.policies["routing"]
-        pol.setup(self.fabric.G)
-        self.routes = Routes(self.fabric, pol)
-        nodes = place_job(self.fabric.nodes, m, p.placement, self.scope.rng("placement"))
+        job = place_one_job(p, self.scope, self.policies["routing"])
+        self.fabric, self.spec, self.routes, nodes = job.fabric, job.spec, job.routes, job.nodes
         rng = self.scope.rng("probes")
         dp = DetectorParams(poll_s=p.poll_s, window=p.window, drop=p.drop,
                             late_frac=p.late_frac, hang_min_s=p.hang_min_s)  # fmt: skip

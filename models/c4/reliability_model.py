@@ -38,10 +38,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from sim_models.c4.comm import Routes
 from sim_models.c4.detector import DetectorParams
 from sim_models.c4.diagnosis import run_probe
-from sim_models.c4.fabric import Fabric, place_job
+from sim_models.c4.job_fabric import place_one_job
 from sim_models.c4.params import FabricParams, JobParams
 from sim_models.c4.recovery import DOMAIN as DETECTION
 from sim_models.c4.reliability import Lifetime, LifetimeConfig, young_daly_interval
@@ -147,14 +146,10 @@ class ReliabilityModel(Model):
 
     def build(self, sim) -> None:
         p = self.params
-        m = p.gpus // 8
-        spec_f = p.fabric_spec(m)
-        self.fabric = Fabric(spec_f, scope=self.scope.child("net"))
-        self.spec = p.job_spec(p.qps, spec_f.port_Bps, spec_f.ports_per_nic)
-        pol = self.policies["routing"]
-        pol.setup(self.fabric.G)
-        self.routes = Routes(self.fabric, pol)
-        self.nodes = place_job(self.fabric.nodes, m, p.placement, self.scope.rng("placement"))
+        job = place_one_job(p, self.scope, self.policies["routing"])
+        self.fabric, self.spec, self.routes, self.nodes = (
+            job.fabric, job.spec, job.routes, job.nodes
+        )  # fmt: skip
         self.probe_rng = self.scope.rng("probes")
         self.probes: list = []
         factors = {"slow_port_factor": p.slow_port_factor, "slow_link_factor": p.slow_link_factor,
