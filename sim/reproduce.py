@@ -87,6 +87,14 @@ class Paper:
     section: str = ""
     experiments: list[str] | None = None  # default: every *.yaml in experiments/<id>/
 
+    def published(self, claim_id: str) -> float | None:
+        """The published value of one of this paper's claims (for reference lines in
+        figures, so a number is typed once, in its claim)."""
+        for claim in self.claims:
+            if claim.id == claim_id:
+                return claim.published
+        raise KeyError(f"paper {self.id!r} has no claim {claim_id!r}")
+
 
 _PAPERS: dict[str, Paper] = {}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sim_models.c4.params import JobParams
 
 from sim.plots import new_figure, save_figure
 from sim.stats import group_ci, ok_rows
@@ -209,15 +210,33 @@ def speedup_vs_comm_share(ok: pd.DataFrame, path: Path) -> Path:
         ax.errorbar(stats.index * 100, ratio, yerr=err, marker="o", capsize=3,
                     color=COLORS.get(pol, "gray"), label=f"{pol} / ecmp", **style)  # fmt: skip
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.axhline(1.15, color="tab:blue", lw=0.8, ls=":", label="published: ~1.15 (moderate comm.)")
-    ax.axhline(1 / 0.7, color="tab:green", lw=0.8, ls=":",
-               label="published 22B gap 30%: ideal/ecmp = 1.43")  # fmt: skip
+    speedup = _published("c4.job_speedup.moderate")
+    gap = _published("c4.ecmp_gap_512")
+    ax.axhline(speedup, color="tab:blue", lw=0.8, ls=":",
+               label=f"published: ~{speedup:g} (moderate comm.)")  # fmt: skip
+    ax.axhline(1 / (1 - gap), color="tab:green", lw=0.8, ls=":",
+               label=f"published 22B gap {gap:.0%}: ideal/ecmp = {1 / (1 - gap):.2f}")  # fmt: skip
     ax.set_xlabel("exposed communication on the ideal fabric (% of an iteration)")
     ax.set_ylabel("job throughput relative to ECMP")
     ax.set_title("Job speedup vs communication share")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
+
+
+def _published(claim_id: str) -> float:
+    """A claim's published value, typed once in :mod:`sim_models.c4.claims`."""
+    from sim_models.c4.claims import PAPER
+
+    return PAPER.published(claim_id)
+
+
+def _published_downtimes(ax) -> None:
+    """Reference lines at the published downtime (%) before and with C4D."""
+    before = _published("c4.downtime_fraction.baseline") * 100
+    after = _published("c4.downtime_fraction.c4d") * 100
+    ax.axhline(before, color="k", ls=":", lw=0.8, label=f"published, before C4D ({before:g}%)")
+    ax.axhline(after, color="gray", ls=":", lw=0.8, label=f"published, with C4D ({after:g}%)")
 
 
 def gap_vs_batch(ok: pd.DataFrame, path: Path) -> Path:
@@ -240,8 +259,10 @@ def gap_vs_batch(ok: pd.DataFrame, path: Path) -> Path:
             if np.isfinite(sh):
                 ax.annotate(f"{sh:.0%} comm.", (xi, g), textcoords="offset points",
                             xytext=(4, 6), fontsize=7)  # fmt: skip
-    ax.axhline(0.30, color="k", ls=":", lw=0.8, label="published: ~0.30 (22B, 512 GPUs)")
-    ax.axvline(4.0, color="gray", ls="--", lw=0.8, label="assumed batch (4M tokens)")
+    gap = _published("c4.ecmp_gap_512")
+    ax.axhline(gap, color="k", ls=":", lw=0.8, label=f"published: ~{gap:g} (22B, 512 GPUs)")
+    batch = JobParams.model_fields["tokens_per_iteration"].default / 2**20
+    ax.axvline(batch, color="gray", ls="--", lw=0.8, label=f"assumed batch ({batch:g}M tokens)")
     ax.set_xscale("log", base=2)
     ticks = sorted(ok[col].unique() / 2**20)
     ax.set_xticks(ticks)
@@ -430,8 +451,7 @@ def downtime_vs_param(ok: pd.DataFrame, col: str, path: Path, lines: str | None 
         label = f"{key.split('.')[-1]} = {val}" if lines else str(val)
         ax.errorbar(x / 3600 if col.endswith("_s") else x, stats["mean"] * 100,
                     yerr=stats["ci95"] * 100, marker="o", capsize=3, label=label)  # fmt: skip
-    ax.axhline(31.19, color="k", ls=":", lw=0.8, label="published, before C4D (31.19%)")
-    ax.axhline(1.16, color="gray", ls=":", lw=0.8, label="published, with C4D (1.16%)")
+    _published_downtimes(ax)
     name = col.split(".")[-1]
     ax.set_xlabel(name.removesuffix("_s") + " (h)" if col.endswith("_s") else name)
     ax.set_ylabel("error-induced downtime (%)")
@@ -466,11 +486,11 @@ def downtime_sensitivity(ok: pd.DataFrame, x: str, lines: str, path: Path) -> Pa
             xs = red.index.to_numpy(dtype=float) / (3600 if hours else 1)
             axes[1].plot(xs, red.to_numpy(), "o-", color=color,
                          label=f"{lines.split('.')[-1]} = {val:g}")  # fmt: skip
-    axes[0].axhline(31.19, color="k", ls=":", lw=0.8, label="published, before C4D (31.19%)")
-    axes[0].axhline(1.16, color="gray", ls=":", lw=0.8, label="published, with C4D (1.16%)")
+    _published_downtimes(axes[0])
     axes[0].set_ylabel("error-induced downtime (%)")
     axes[0].set_title("Downtime: baseline (solid) and C4D (dashed)")
-    axes[1].axhline(0.30, color="k", ls=":", lw=0.8, label="published reduction (~0.30)")
+    cut = _published("c4.overhead_reduction")
+    axes[1].axhline(cut, color="k", ls=":", lw=0.8, label=f"published reduction (~{cut:g})")
     axes[1].set_ylabel("overhead reduction (baseline - C4D downtime)")
     axes[1].set_title("What C4D removes")
     name = x.split(".")[-1]

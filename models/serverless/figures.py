@@ -76,11 +76,15 @@ SENSITIVITY = {
 }  # fmt: skip
 
 
-#: Published values drawn as references in the sensitivity figures (§4.1, §4.5).
-PUBLISHED = {
-    "fit.lognormal.mean_s": 3.24, "fit.lognormal.sd_s": 7.10, "fit.weibull_iat.mean_s": 1.25,
-    "fit.weibull_iat.sd_s": 3.66, "utility_ratio.median": 4.0, "utility_ratio.frac_below_1": 0.20,
-}  # fmt: skip
+def _published(metric: str) -> float | None:
+    """The published value of the claim ``coldstart.<metric>``, if there is one (§4.1,
+    §4.5): drawn as a reference line in the sensitivity figures."""
+    from sim_models.serverless.claims import PAPER
+
+    try:
+        return PAPER.published(f"coldstart.{metric}")
+    except KeyError:
+        return None
 
 
 def sensitivity_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -94,8 +98,9 @@ def sensitivity_figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         for ax, m in zip(axes[0], present, strict=True):
             g = ok.groupby(key)[m].mean()
             ax.plot(g.index.astype(float), g.to_numpy(), "o-", label="simulated")
-            if m in PUBLISHED:
-                ax.axhline(PUBLISHED[m], color="0.4", ls="--", lw=1, label="published")
+            ref = _published(m)
+            if ref is not None:
+                ax.axhline(ref, color="0.4", ls="--", lw=1, label="published")
                 ax.legend(fontsize=7)
             ax.set_xlabel(label)
             ax.set_ylabel(m)

@@ -110,3 +110,13 @@ def test_report_metrics_choose_what_report_shows(tmp_path):
     text = _paper_section(get_paper("quickstart"), [], {"one": run}, tmp_path)
     assert "| late.p99 |" in text and "| a.mean |" not in text
     assert "Not in the results (outputs.report_metrics): nope." in text
+
+
+def test_paper_published_value_by_claim_id():
+    from sim.reproduce import get_paper
+
+    paper = get_paper("quickstart")
+    claim = paper.claims[0]
+    assert paper.published(claim.id) == claim.published
+    with pytest.raises(KeyError, match="no claim"):
+        paper.published("no.such.claim")
