@@ -189,10 +189,15 @@ def reproduce(
     timings: list[tuple[str, str, float]] = []
     costs = [_grid_cost(path, quick) for _, path in plan]
     side_by_side = _side_by_side(costs, workers)
-    runs = _run_side_by_side if side_by_side else _run_in_order
-    outcomes_of = runs(plan, costs, out, quick, workers, progress, sweep_progress, timings)
+    if side_by_side:
+        results = _run_side_by_side(plan, costs, out, quick, workers, progress)
+    else:
+        results = _run_in_order(plan, out, quick, workers, progress, sweep_progress)
+    # claims and the report see a paper's experiments in the order its package lists them
+    for i, (paper, path) in enumerate(plan):
+        timings.append((paper.id, path.stem, results[i][1]))
     for paper in selected:
-        outcomes = outcomes_of[paper.id]
+        outcomes = {path.stem: results[i][0] for i, (pp, path) in enumerate(plan) if pp is paper}
         paper_rows = []
         for claim in paper.claims:
             try:
@@ -231,10 +236,13 @@ def reproduce(
     return table
 
 
-def _timed_outcome(path: Path, out_dir: Path, quick: bool) -> tuple[Outcome, float]:
-    """One experiment in a worker process (its sweep points one after another)."""
+def _timed_outcome(
+    path: Path, out_dir: Path, quick: bool, workers: int = 1, progress=None
+) -> tuple[Outcome, float]:
+    """One experiment and its wall time (in a worker process: ``workers`` = 1, its sweep
+    points one after another)."""
     t0 = time.perf_counter()
-    outcome = run_outcome(path, out_dir, quick, workers=1)
+    outcome = run_outcome(path, out_dir, quick, workers, progress=progress)
     return outcome, time.perf_counter() - t0
 
 
@@ -245,58 +253,50 @@ def _side_by_side(costs: list[int], workers: int) -> bool:
     return workers > 1 and len(costs) >= 2 * workers and max(costs, default=0) * 2 <= total
 
 
-def _run_in_order(plan, costs, out, quick, workers, progress, sweep_progress, timings):
-    outcomes: dict[str, dict[str, Outcome]] = {}
-    for done, (paper, path) in enumerate(plan, start=1):
-        if progress:
-            progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} ...")
-        t0 = time.perf_counter()
-        outcomes.setdefault(paper.id, {})[path.stem] = run_outcome(
-            path, out / paper.id / path.stem, quick, workers, progress=sweep_progress
-        )
-        elapsed = time.perf_counter() - t0
-        timings.append((paper.id, path.stem, elapsed))
-        if progress:
-            progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
-    return outcomes
-
-
 def _grid_cost(path: Path, quick: bool) -> int:
     """Runs in an experiment (grid points x replications), to start the largest first."""
     from sim.sweep import grid_size
 
     try:
         exp = experiment_mod.load(path, quick=quick)
-    except Exception:  # reported when the experiment itself runs
+    except UserError:  # reported when the experiment itself runs
         return 0
     return grid_size(exp.config.sweep or {}) * max(1, exp.config.replications)
 
 
-def _run_side_by_side(plan, costs, out, quick, workers, progress, sweep_progress, timings):
+def _done(progress, done: int, plan, i: int, elapsed: float) -> None:
+    if progress:
+        paper, path = plan[i]
+        progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
+
+
+def _run_in_order(plan, out, quick, workers, progress, sweep_progress):
+    """Experiments one after another here, each sweep's points ``workers`` at a time;
+    ``{plan index: (outcome, wall time)}``."""
+    results: dict[int, tuple[Outcome, float]] = {}
+    for i, (paper, path) in enumerate(plan):
+        if progress:
+            progress(f"[{i + 1}/{len(plan)}] {paper.id}: {path.name} ...")
+        out_dir = out / paper.id / path.stem
+        results[i] = _timed_outcome(path, out_dir, quick, workers, progress=sweep_progress)
+        _done(progress, i + 1, plan, i, results[i][1])
+    return results
+
+
+def _run_side_by_side(plan, costs, out, quick, workers, progress):
+    """Whole experiments ``workers`` at a time in worker processes, largest grid first;
+    ``{plan index: (outcome, wall time)}``."""
     from sim.sweep import in_worker_processes
 
     order = sorted(range(len(plan)), key=lambda i: -costs[i])
-    outcomes: dict[str, dict[str, Outcome]] = {paper.id: {} for paper, _ in plan}
-    elapsed_of: dict[int, float] = {}
     if progress:
         progress(f"running {len(plan)} experiments, {workers} at a time (largest sweeps first)")
     calls = [(plan[i][1], out / plan[i][0].id / plan[i][1].stem, quick) for i in order]
-    for done, (k, (outcome, elapsed)) in enumerate(
-        in_worker_processes(_timed_outcome, calls, workers), start=1
-    ):
-        i = order[k]
-        paper, path = plan[i]
-        outcomes[paper.id][path.stem] = outcome
-        elapsed_of[i] = elapsed
-        if progress:
-            progress(f"[{done}/{len(plan)}] {paper.id}: {path.name} done in {elapsed:.1f} s")
-    for i, (paper, path) in enumerate(plan):
-        timings.append((paper.id, path.stem, elapsed_of[i]))
-    # claims see a paper's experiments in the order its package lists them
-    return {
-        pid: {p.stem: outs[p.stem] for pp, p in plan if pp.id == pid}
-        for pid, outs in outcomes.items()
-    }
+    results: dict[int, tuple[Outcome, float]] = {}
+    for done, (k, result) in enumerate(in_worker_processes(_timed_outcome, calls, workers), 1):
+        results[order[k]] = result
+        _done(progress, done, plan, order[k], result[1])
+    return results
 
 
 def _paper_section(paper: Paper, rows, outcomes: dict[str, Outcome], out: Path) -> str:
