@@ -10,16 +10,16 @@ stream). It leaves out running anything: each model probes the job its own way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sim_models.c4.comm import Routes
 from sim_models.c4.fabric import Fabric, place_job
+from sim_models.c4.job import JobSpec
 
 
 @dataclass
 class PlacedJob:
     fabric: Fabric
-    spec: Any  # the job's sizing (params.job_spec)
+    spec: JobSpec  # the job's sizing (params.job_spec)
     routes: Routes
     nodes: list
 
