@@ -163,11 +163,8 @@ def _heap_push(hk, hv, n, key, val):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _heap_pop(hk, hv, n):  # pragma: no cover - compiled
-    n -= 1
-    hk[0] = hk[n]
-    hv[0] = hv[n]
-    i = 0
+def _sift_down(hk, hv, i, n):  # pragma: no cover - compiled
+    """Move entry ``i`` of the binary min-heap ``hk[:n]`` (values ``hv``) down to its place."""
     while True:
         left = 2 * i + 1
         if left >= n:
@@ -180,6 +177,14 @@ def _heap_pop(hk, hv, n):  # pragma: no cover - compiled
         hk[c], hk[i] = hk[i], hk[c]
         hv[c], hv[i] = hv[i], hv[c]
         i = c
+
+
+@njit(cache=True)
+def _heap_pop(hk, hv, n):  # pragma: no cover - compiled
+    n -= 1
+    hk[0] = hk[n]
+    hv[0] = hv[n]
+    _sift_down(hk, hv, 0, n)
     return n
 
 
@@ -244,19 +249,7 @@ def _maxmin_local(P, cap_all, w, fcap, rtol, local):  # pragma: no cover - compi
         hv[q] = q
     hn = L
     for start in range((L - 2) // 2, -1, -1):  # heapify: sift every parent down
-        i = start
-        while True:
-            left = 2 * i + 1
-            if left >= hn:
-                break
-            c = left
-            if left + 1 < hn and hk[left + 1] < hk[left]:
-                c = left + 1
-            if hk[i] <= hk[c]:
-                break
-            hk[c], hk[i] = hk[i], hk[c]
-            hv[c], hv[i] = hv[i], hv[c]
-            i = c
+        _sift_down(hk, hv, start, hn)
     capped = False
     cap_level = np.empty(n)
     for i in range(n):
