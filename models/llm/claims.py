@@ -22,7 +22,12 @@ from sim.stats import ok_rows
 
 PATTERN = "policies.scheduler.params.pattern"
 SYSTEM = "params.fastswitch"
-ABSTRACT = "FastSwitch (arXiv 2411.18424v1) abstract: 1.4-11.2x across tail TTFT and TBT [P]"
+#: The abstract's range of tail TTFT and TBT speedups (low, high) [P]; figures draw it.
+ABSTRACT_RANGE = (1.4, 11.2)
+ABSTRACT = (
+    "FastSwitch (arXiv 2411.18424v1) abstract: "
+    f"{ABSTRACT_RANGE[0]:g}-{ABSTRACT_RANGE[1]:g}x across tail TTFT and TBT [P]"
+)
 
 
 def _per_pattern(oc: Outcome, metric: str):
@@ -122,11 +127,21 @@ PAPER = register_paper(
         "levels) on one common base (Llama-3-8B on A10, Random, 100 conversations at 1 per "
         "second); their figures show what each changes. The think time and the update "
         "frequency move the speedups most",
-        experiments=["llama3_8b_a10", "qwen32b_a100", "ablation", "load_sweep",
-                     "history_reuse", "sensitivity_copy", "sensitivity_link",
-                     "sensitivity_overhead", "sensitivity_think_time",
-                     "sensitivity_priority_update", "sensitivity_levels", "vtc_fairness",
-                     "storm"],  # fmt: skip
+        experiments=[
+            "llama3_8b_a10",
+            "qwen32b_a100",
+            "ablation",
+            "load_sweep",
+            "history_reuse",
+            "sensitivity_copy",
+            "sensitivity_link",
+            "sensitivity_overhead",
+            "sensitivity_think_time",
+            "sensitivity_priority_update",
+            "sensitivity_levels",
+            "vtc_fairness",
+            "storm",
+        ],  # fmt: skip
         claims=_claims("llama3_8b_a10", "Llama-3-8B on A10")
         + _claims("qwen32b_a100", "Qwen2.5-32B on A100"),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sim_models.llm.claims import ABSTRACT_RANGE
 
 from sim.plots import new_figure, save_figure
 from sim.stats import ok_rows
@@ -182,7 +183,7 @@ def load_sweep(ok: pd.DataFrame, path: Path) -> Path:
             axes[1].plot(v.index, v[key] / f[key], "o-", label=label)
         axes[1].plot(v.index, f["throughput_tokens_per_s"] / v["throughput_tokens_per_s"], "k:",
                      label="throughput (FastSwitch / vLLM)")  # fmt: skip
-        axes[1].axhspan(1.4, 11.2, color="0.9", zorder=0, label="published range")
+        axes[1].axhspan(*ABSTRACT_RANGE, color="0.9", zorder=0, label="published range")
         axes[1].set_yscale("log")
     axes[1].set_xlabel("conversations per second")
     axes[1].set_ylabel("speedup (vLLM / FastSwitch)")
@@ -216,8 +217,9 @@ def ablation(ok: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def sensitivity(ok: pd.DataFrame, key: str, label: str, path: Path, logx: bool = True,
-                group: str | None = None) -> Path:
+def sensitivity(
+    ok: pd.DataFrame, key: str, label: str, path: Path, logx: bool = True, group: str | None = None
+) -> Path:
     """What one assumed parameter changes: tail latencies per system (left) and the
     vLLM / FastSwitch speedups with the throughput gain (right), against the parameter;
     one line style per value of ``group`` (e.g. the priority update rule) when given."""
@@ -241,7 +243,7 @@ def sensitivity(ok: pd.DataFrame, key: str, label: str, path: Path, logx: bool =
                              label=f"{what}{tag}")  # fmt: skip
             axes[1].plot(v.index, f["throughput_tokens_per_s"] / v["throughput_tokens_per_s"],
                          "x" + ls, color="k", label=f"throughput, FastSwitch / vLLM{tag}")  # fmt: skip
-    axes[1].axhspan(1.4, 11.2, color="0.9", zorder=0, label="published range")
+    axes[1].axhspan(*ABSTRACT_RANGE, color="0.9", zorder=0, label="published range")
     ticks = sorted(ok[key].unique())
     for ax in axes:
         ax.set_xlabel(label)
